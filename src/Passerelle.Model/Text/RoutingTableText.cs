@@ -1,0 +1,58 @@
+using System.Text;
+
+
+namespace Passerelle.Model.Text;
+
+/// <summary>The routing table as a person reads it, one line per route, in the order requests are matched.</summary>
+public static class RoutingTableText
+{
+    public static string Format(GatewayModel model)
+    {
+        var rows = new List<string[]> { new[] { "HOST", "PATH", "MATCH", "BACKEND", "ENDPOINTS", "FROM" } };
+        foreach (var route in model.Routes)
+        {
+            rows.Add(Row(model, route, route.Host.Length == 0 ? "*" : route.Host));
+        }
+
+        if (model.DefaultRoute is { } fallback)
+        {
+            rows.Add(Row(model, fallback, "(default backend)"));
+        }
+
+        if (rows.Count == 1)
+        {
+            return "No routes.\n";
+        }
+
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        var text = new StringBuilder();
+        foreach (var row in rows)
+        {
+            text.AppendLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))).TrimEnd());
+        }
+
+        return text.ToString();
+    }
+
+    private static string[] Row(GatewayModel model, RouteRule route, string host)
+    {
+        var pool = model.Pools[route.PoolKey];
+        var endpoints = pool.Endpoints.Count == 0
+            ? $"none: {pool.Problem}"
+            : string.Join(", ", pool.Endpoints.Select(e => e.Ready ? e.ToString() : $"{e} (not ready)"));
+        var path = route.Match switch
+        {
+            PathMatch.Any => "/*",
+            PathMatch.StringPrefix => route.Path + "*",
+            _ => route.Path,
+        };
+        var match = route.Match switch
+        {
+            PathMatch.Any => "any",
+            PathMatch.Exact => "exact",
+            PathMatch.Prefix => "prefix",
+            _ => "string-prefix",
+        };
+        return [host, path, match, $"{pool.Service.Namespace}/{pool.Service.Name}:{pool.ServicePort}", endpoints, route.Source.ToString()];
+    }
+}

@@ -1,0 +1,129 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Passerelle.Proxy.Runtime;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Passerelle.Proxy.Forwarding;
+
+/// <summary>
+/// The terminal request handler: match the route in the current snapshot, pick an endpoint, forward with YARP's
+/// <see cref="IHttpForwarder"/>. When connecting to an endpoint fails before anything reached the client, the
+/// request (or WebSocket handshake) is retried on another endpoint, so a dead pod costs latency, not an error.
+/// </summary>
+internal sealed partial class GatewayForwarder
+{
+    /// <summary>How long an endpoint that refused a connection is passed over while others are available.</summary>
+    private static readonly TimeSpan AvoidAfterConnectFailure = TimeSpan.FromSeconds(5);
+
+    private readonly SnapshotHolder _snapshots;
+    private readonly IHttpForwarder _forwarder;
+    private readonly HttpMessageInvoker _client;
+    private readonly GatewayOptions _options;
+    private readonly ILogger _logger;
+
+    public GatewayForwarder(SnapshotHolder snapshots, IHttpForwarder forwarder, BackendClient client, GatewayOptions options, ILogger<GatewayForwarder> logger)
+    {
+        _snapshots = snapshots;
+        _forwarder = forwarder;
+        _client = client.Invoker;
+        _options = options;
+        _logger = logger;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var route = _snapshots.Current.Match(context.Request.Host.Host, context.Request.Path.Value ?? "/");
+        if (route is null)
+        {
+            await ErrorResponses.NoRoute(context);
+            return;
+        }
+
+        var pool = route.Pool;
+        var service = pool.Model.Service.ToString();
+        if (pool.Destinations.Length == 0)
+        {
+            await ErrorResponses.BadGateway(context, service, pool.Model.Problem ?? "no ready endpoint");
+            return;
+        }
+
+        var isUpgrade = context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
+            || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true;
+        var config = isUpgrade ? route.UpgradeRequest : route.HttpRequest;
+        var tried = new List<Destination>(2);
+        string? lastFailure = null;
+
+        while (tried.Count < _options.MaxConnectAttempts)
+        {
+            var destination = pool.Pick(tried, Environment.TickCount64);
+            if (destination is null)
+            {
+                break;
+            }
+
+            tried.Add(destination);
+            var error = await _forwarder.SendAsync(context, destination.Prefix, _client, config, ForwardedHeadersTransformer.Instance);
+            if (error == ForwarderError.None)
+            {
+                return;
+            }
+
+            var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            if (error == ForwarderError.Request && IsConnectFailure(failure) && !context.Response.HasStarted)
+            {
+                destination.Avoid(Environment.TickCount64, AvoidAfterConnectFailure);
+                lastFailure = $"connecting to {destination} failed ({Describe(failure)})";
+                Log.ConnectFailed(_logger, destination.ToString(), service, Describe(failure));
+
+                // Nothing reached the client or the backend: undo the forwarder's 502 and try the next endpoint.
+                context.Response.Clear();
+                context.Features.Set<IForwarderErrorFeature>(null);
+                continue;
+            }
+
+            Log.ForwardFailed(_logger, destination.ToString(), service, error, failure?.Message);
+            if (!context.Response.HasStarted)
+            {
+                if (error == ForwarderError.RequestTimedOut)
+                {
+                    await ErrorResponses.GatewayTimeout(context, service, $"{destination} did not answer within {config.ActivityTimeout?.TotalSeconds} s");
+                }
+                else if (error is ForwarderError.Request or ForwarderError.ResponseHeaders or ForwarderError.UpgradeRequestDestination)
+                {
+                    await ErrorResponses.BadGateway(context, service, $"{destination}: {error} ({Describe(failure)})");
+                }
+            }
+
+            return;
+        }
+
+        await ErrorResponses.BadGateway(context, service, lastFailure ?? "no endpoint could be reached");
+    }
+
+    private static bool IsConnectFailure(Exception? exception) => exception switch
+    {
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
+        HttpRequestException { InnerException: SocketException } => true,
+        _ => false,
+    };
+
+    private static string Describe(Exception? exception) => exception switch
+    {
+        null => "no detail",
+        HttpRequestException { InnerException: SocketException socket } => socket.SocketErrorCode.ToString(),
+        _ => exception.InnerException?.Message ?? exception.Message,
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, EventName = "BackendConnectFailed", Level = LogLevel.Warning,
+            Message = "Connecting to {Endpoint} of {Service} failed ({Reason}); trying another endpoint")]
+        public static partial void ConnectFailed(ILogger logger, string endpoint, string service, string reason);
+
+        [LoggerMessage(EventId = 1002, EventName = "ForwardFailed", Level = LogLevel.Information,
+            Message = "Forwarding to {Endpoint} of {Service} ended with {Error}: {Detail}")]
+        public static partial void ForwardFailed(ILogger logger, string endpoint, string service, ForwarderError error, string? detail);
+    }
+}

@@ -1,0 +1,42 @@
+using Passerelle.Model;
+
+namespace Passerelle.Proxy.Runtime;
+
+/// <summary>
+/// Owns the current <see cref="RuntimeSnapshot"/>. Readers take <see cref="Current"/> once per request; one
+/// writer (the configuration loop) publishes new models.
+/// </summary>
+public sealed class SnapshotHolder
+{
+    private readonly GatewayOptions _options;
+    private readonly object _writeLock = new();
+    private RuntimeSnapshot _current = RuntimeSnapshot.Empty;
+
+    public SnapshotHolder(GatewayOptions options) => _options = options;
+
+    /// <summary>Raised after each publish with the new generation.</summary>
+    public event Action<long>? Published;
+
+    public GatewayModel Model => Volatile.Read(ref _current).Model;
+
+    public long Generation => Volatile.Read(ref _current).Generation;
+
+    /// <summary>True once a first configuration has been published.</summary>
+    public bool HasConfiguration => Generation > 0;
+
+    internal RuntimeSnapshot Current => Volatile.Read(ref _current);
+
+    public long Publish(GatewayModel model)
+    {
+        long generation;
+        lock (_writeLock)
+        {
+            var next = RuntimeSnapshot.Create(model, _options, _current);
+            Volatile.Write(ref _current, next);
+            generation = next.Generation;
+        }
+
+        Published?.Invoke(generation);
+        return generation;
+    }
+}

@@ -1,0 +1,114 @@
+using System.CommandLine;
+using System.Net;
+using Passerelle.Model.Translation;
+using Passerelle.Proxy;
+
+namespace Passerelle.Cli;
+
+/// <summary>The options shared by the verbs that start a gateway, and their binding onto <see cref="GatewayOptions"/>.</summary>
+internal sealed class CommonOptions
+{
+    private static readonly GatewayOptions Defaults = new();
+
+    public Option<string[]> Files { get; } = new("--filename", "-f")
+    {
+        Description = "A manifest file or folder (its .yaml, .yml and .json files), like kubectl apply -f. Repeat for more.",
+        HelpName = "PATH",
+        Required = true,
+        Arity = ArgumentArity.OneOrMore,
+    };
+
+    public Option<int> HttpPort { get; }
+
+    public Option<IPAddress> ListenAddress { get; } = new("--listen-address")
+    {
+        Description = "Address of the traffic listener.",
+        DefaultValueFactory = _ => Defaults.ListenAddress,
+        CustomParser = r => ParseAddress(r.Tokens[0].Value, r),
+    };
+
+    public Option<int> AdminPort { get; } = new("--admin-port")
+    {
+        Description = "Port of the admin listener (/healthz, /readyz, /config).",
+        DefaultValueFactory = _ => Defaults.AdminPort,
+    };
+
+    public Option<IPAddress> AdminAddress { get; } = new("--admin-address")
+    {
+        Description = "Address of the admin listener; loopback only unless you say otherwise.",
+        DefaultValueFactory = _ => Defaults.AdminAddress,
+        CustomParser = r => ParseAddress(r.Tokens[0].Value, r),
+    };
+
+    public Option<TimeSpan> RequestTimeout { get; } = Duration("--request-timeout",
+        "How long a backend may stay silent while answering an HTTP request (30s as on Application Gateway). Never applies to WebSockets.",
+        Defaults.RequestTimeout);
+
+    public Option<TimeSpan> WebSocketIdleTimeout { get; } = Duration("--websocket-idle-timeout",
+        "How long a WebSocket may carry no data in either direction before the gateway closes it.",
+        Defaults.WebSocketIdleTimeout);
+
+    public Option<TimeSpan> ConnectTimeout { get; } = Duration("--connect-timeout",
+        "How long to wait for a TCP connection to a backend before trying another endpoint.",
+        Defaults.ConnectTimeout);
+
+    public CommonOptions(int defaultHttpPort)
+    {
+        HttpPort = new Option<int>("--http-port")
+        {
+            Description = "Port of the traffic listener (HTTP/1.1, HTTP/2 and WebSocket).",
+            DefaultValueFactory = _ => defaultHttpPort,
+        };
+    }
+
+    public void AddListenerOptionsTo(Command command)
+    {
+        command.Options.Add(HttpPort);
+        command.Options.Add(ListenAddress);
+        command.Options.Add(AdminPort);
+        command.Options.Add(AdminAddress);
+        command.Options.Add(RequestTimeout);
+        command.Options.Add(WebSocketIdleTimeout);
+        command.Options.Add(ConnectTimeout);
+    }
+
+    public GatewayOptions Bind(ParseResult parse) => new()
+    {
+        HttpPort = parse.GetValue(HttpPort),
+        ListenAddress = parse.GetValue(ListenAddress)!,
+        AdminPort = parse.GetValue(AdminPort),
+        AdminAddress = parse.GetValue(AdminAddress)!,
+        RequestTimeout = parse.GetValue(RequestTimeout),
+        WebSocketIdleTimeout = parse.GetValue(WebSocketIdleTimeout),
+        ConnectTimeout = parse.GetValue(ConnectTimeout),
+    };
+
+    private static Option<TimeSpan> Duration(string name, string description, TimeSpan defaultValue) => new(name)
+    {
+        Description = description + " Seconds or a duration such as 90s, 30m, 1h.",
+        HelpName = "DURATION",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = r =>
+        {
+            var text = r.Tokens[0].Value;
+            if (DurationParser.TryParse(text, out var value))
+            {
+                return value;
+            }
+
+            r.AddError($"{name}: \"{text}\" is not a duration (give seconds, or a duration such as 90s, 30m, 1h)");
+            return default;
+        },
+    };
+
+    private static IPAddress ParseAddress(string text, System.CommandLine.Parsing.ArgumentResult result)
+    {
+        if (IPAddress.TryParse(text, out var address))
+        {
+            return address;
+        }
+
+        result.AddError($"\"{text}\" is not an IP address");
+        return IPAddress.None;
+    }
+}

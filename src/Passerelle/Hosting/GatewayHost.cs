@@ -1,0 +1,155 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Passerelle.Kubernetes.Files;
+using Passerelle.Proxy;
+using Passerelle.Proxy.Forwarding;
+using Passerelle.Proxy.Listeners;
+using Passerelle.Proxy.Runtime;
+
+namespace Passerelle.Hosting;
+
+/// <summary>
+/// One gateway process: the traffic listener (HTTP/1.1, HTTP/2 prior knowledge, WebSocket), the admin listener,
+/// and the configuration loop that feeds them from manifest files.
+/// </summary>
+internal sealed class GatewayHost : IAsyncDisposable
+{
+    private const string AdminConnectionKey = "passerelle.admin";
+
+    private readonly string _http2SocketPath;
+    private ListenOptions? _trafficListener;
+    private ListenOptions? _adminListener;
+
+    private GatewayHost(string http2SocketPath) => _http2SocketPath = http2SocketPath;
+
+    public WebApplication App { get; private set; } = null!;
+
+    public ConfigurationLoop Configuration => App.Services.GetRequiredService<ConfigurationLoop>();
+
+    public SnapshotHolder Snapshots => App.Services.GetRequiredService<SnapshotHolder>();
+
+    /// <summary>The bound traffic port (useful when the options asked for port 0).</summary>
+    public int HttpPort => (_trafficListener?.IPEndPoint ?? throw new InvalidOperationException("not started")).Port;
+
+    public int AdminPort => (_adminListener?.IPEndPoint ?? throw new InvalidOperationException("not started")).Port;
+
+    public static GatewayHost Create(GatewayOptions options, IEnumerable<string> manifestPaths, Action<ILoggingBuilder>? logging = null)
+    {
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new OptionsException(problems);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is null)
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+            builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder.Logging);
+        }
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new ManifestFiles(manifestPaths));
+        builder.Services.AddSingleton<SnapshotHolder>();
+        builder.Services.AddSingleton<BackendClient>();
+        builder.Services.AddSingleton<GatewayForwarder>();
+        builder.Services.AddSingleton<ConfigurationLoop>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigurationLoop>());
+        builder.Services.AddHttpForwarder();
+
+        var socketPath = Path.Combine(Path.GetTempPath(), $"passerelle-h2-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+        var host = new GatewayHost(socketPath);
+        var http2 = new Http2PriorKnowledge(TimeSpan.FromSeconds(30));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+
+            // A gateway passes bodies through; the backend decides what it accepts (Kestrel's default is 30 MB).
+            kestrel.Limits.MaxRequestBodySize = null;
+
+            // The private HTTP/2 endpoint is bound first so that its handler exists before traffic arrives.
+            kestrel.ListenUnixSocket(socketPath, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                http2.CaptureHandlerOf(l);
+            });
+            kestrel.Listen(options.ListenAddress, options.HttpPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http1;
+                http2.DetectOn(l);
+                host._trafficListener = l;
+            });
+            kestrel.Listen(options.AdminAddress, options.AdminPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http1;
+                l.Use(next => connection =>
+                {
+                    connection.Items[AdminConnectionKey] = true;
+                    return next(connection);
+                });
+                host._adminListener = l;
+            });
+        });
+
+        var app = host.App = builder.Build();
+        var forwarder = app.Services.GetRequiredService<GatewayForwarder>();
+        var admin = new AdminEndpoints(app.Services.GetRequiredService<SnapshotHolder>(), app.Services.GetRequiredService<ConfigurationLoop>(),
+            app.Lifetime);
+        app.Run(context => IsAdmin(context) ? admin.HandleAsync(context) : forwarder.InvokeAsync(context));
+        return host;
+    }
+
+    /// <summary>Loads and publishes the manifests before any listener opens, so the first request sees them.</summary>
+    public Model.GatewayModel LoadInitialConfiguration() => Configuration.ApplyOnce(force: true);
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (!Snapshots.HasConfiguration)
+        {
+            LoadInitialConfiguration();
+        }
+
+        await App.StartAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken = default) => App.StopAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        try
+        {
+            File.Delete(_http2SocketPath);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static bool IsAdmin(HttpContext context) =>
+        context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(AdminConnectionKey) == true;
+}
+
+/// <summary>Options that cannot work, reported before anything starts.</summary>
+internal sealed class OptionsException(IReadOnlyList<string> problems)
+    : Exception(string.Join(Environment.NewLine, problems))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}

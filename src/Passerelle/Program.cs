@@ -1,0 +1,14 @@
+using System.CommandLine;
+using Passerelle.Cli;
+
+var root = new RootCommand(
+    "Passerelle: an application gateway and Kubernetes ingress controller for WebSocket-heavy applications, " +
+    "a drop-in for Azure Application Gateway's ingress controller (AGIC).")
+{
+    RunCommand.Create(),
+    CheckCommand.Create(),
+    DemoCommand.Create(),
+};
+
+// The gateway's host handles SIGINT/SIGTERM itself and drains gracefully; the parser must not cut that short.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
