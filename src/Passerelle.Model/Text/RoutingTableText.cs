@@ -3,13 +3,22 @@ using System.Text;
 
 namespace Passerelle.Model.Text;
 
-/// <summary>The routing table as a person reads it, one line per route, in the order requests are matched.</summary>
+/// <summary>
+/// The routing table as a person reads it, one line per route, most specific first: exact hosts, then
+/// wildcard hosts, then the rules for any host; within a host exact paths, then prefixes longest first.
+/// </summary>
 public static class RoutingTableText
 {
     public static string Format(GatewayModel model)
     {
         var rows = new List<string[]> { new[] { "HOST", "PATH", "MATCH", "BACKEND", "ENDPOINTS", "FROM" } };
-        foreach (var route in model.Routes)
+        var ordered = model.Routes
+            .OrderBy(r => r.Host.Length == 0 ? 2 : r.Host.StartsWith("*.", StringComparison.Ordinal) ? 1 : 0)
+            .ThenBy(r => r.Host, StringComparer.Ordinal)
+            .ThenBy(r => r.Match switch { PathMatch.Exact => 0, PathMatch.Any => 2, _ => 1 })
+            .ThenByDescending(r => r.Path.Length)
+            .ThenBy(r => r.Path, StringComparer.Ordinal);
+        foreach (var route in ordered)
         {
             rows.Add(Row(model, route, route.Host.Length == 0 ? "*" : route.Host));
         }

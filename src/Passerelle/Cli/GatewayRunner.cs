@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
 using Passerelle.Hosting;
 using Passerelle.Proxy;
 

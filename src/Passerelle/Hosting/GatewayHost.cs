@@ -9,8 +9,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Passerelle.Kubernetes.Files;
 using Passerelle.Proxy;
-using Passerelle.Proxy.Forwarding;
-using Passerelle.Proxy.Listeners;
 using Passerelle.Proxy.Runtime;
 
 namespace Passerelle.Hosting;
@@ -65,18 +63,13 @@ internal sealed class GatewayHost : IAsyncDisposable
             logging(builder.Logging);
         }
 
-        builder.Services.AddSingleton(options);
+        builder.Services.AddPasserelleDataPlane(options);
         builder.Services.AddSingleton(new ManifestFiles(manifestPaths));
-        builder.Services.AddSingleton<SnapshotHolder>();
-        builder.Services.AddSingleton<BackendClient>();
-        builder.Services.AddSingleton<GatewayForwarder>();
         builder.Services.AddSingleton<ConfigurationLoop>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigurationLoop>());
-        builder.Services.AddHttpForwarder();
 
         var socketPath = Path.Combine(Path.GetTempPath(), $"passerelle-h2-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
         var host = new GatewayHost(socketPath);
-        var http2 = new Http2PriorKnowledge(TimeSpan.FromSeconds(30));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -84,18 +77,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             // A gateway passes bodies through; the backend decides what it accepts (Kestrel's default is 30 MB).
             kestrel.Limits.MaxRequestBodySize = null;
 
-            // The private HTTP/2 endpoint is bound first so that its handler exists before traffic arrives.
-            kestrel.ListenUnixSocket(socketPath, l =>
-            {
-                l.Protocols = HttpProtocols.Http2;
-                http2.CaptureHandlerOf(l);
-            });
-            kestrel.Listen(options.ListenAddress, options.HttpPort, l =>
-            {
-                l.Protocols = HttpProtocols.Http1;
-                http2.DetectOn(l);
-                host._trafficListener = l;
-            });
+            host._trafficListener = kestrel.ListenForTraffic(options, socketPath);
             kestrel.Listen(options.AdminAddress, options.AdminPort, l =>
             {
                 l.Protocols = HttpProtocols.Http1;
@@ -109,10 +91,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         });
 
         var app = host.App = builder.Build();
-        var forwarder = app.Services.GetRequiredService<GatewayForwarder>();
+        var forwarder = app.Services.GatewayRequestHandler();
         var admin = new AdminEndpoints(app.Services.GetRequiredService<SnapshotHolder>(), app.Services.GetRequiredService<ConfigurationLoop>(),
             app.Lifetime);
-        app.Run(context => IsAdmin(context) ? admin.HandleAsync(context) : forwarder.InvokeAsync(context));
+        app.Run(context => IsAdmin(context) ? admin.HandleAsync(context) : forwarder(context));
         return host;
     }
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every Passerelle test. Installs, once, the Debian packages the tests use as real peers, then runs
+# `dotnet test` on the whole solution and prints one closing line: "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=()
+command -v websocketd >/dev/null 2>&1 || packages+=(websocketd)
+/usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || packages+=(python3-websockets)
+command -v curl >/dev/null 2>&1 || packages+=(curl)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "test.sh: installing ${packages[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test Passerelle.slnx -c Release "$@" 2>&1 | tee "$log" || status=$?
+
+# One summary line for people and CI, summed over the test assemblies.
+grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" \
+  | awk -F'[:,] +' '{f+=$2; p+=$4; s+=$6} END {printf "%d passed, %d failed, %d skipped\n", p, f, s}'
+exit $status

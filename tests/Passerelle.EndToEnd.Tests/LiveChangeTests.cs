@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.WebSockets;
+using Passerelle.EndToEnd.Tests.Infrastructure;
+
+namespace Passerelle.EndToEnd.Tests;
+
+/// <summary>
+/// Edits to the watched manifests while traffic flows: every change applies, and no open WebSocket or
+/// in-flight request is dropped (AGIC and ingress-nginx users lose every WebSocket on such updates).
+/// </summary>
+public sealed class LiveChangeTests
+{
+    [Fact]
+    public async Task ManifestEditsApplyWithoutDroppingAnyOpenWebSocket()
+    {
+        await using var podA = await TestBackend.StartAsync("pod-a");
+        await using var podB = await TestBackend.StartAsync("pod-b");
+        await using var other = await TestBackend.StartAsync("other");
+        var service = Manifests.Service("web", [podA.EndPoint]);
+        await using var gateway = await GatewayUnderTest.StartAsync(new Dictionary<string, string>
+        {
+            ["service.yaml"] = service,
+            ["ingress.yaml"] = Manifests.Ingress("web", "ws.contoso.com", "web"),
+        });
+
+        var sockets = new List<ClientWebSocket>();
+        for (var i = 0; i < 20; i++)
+        {
+            var socket = await WebSockets.ConnectAsync(gateway.Http, host: "ws.contoso.com");
+            Assert.Equal("hello from pod-a", await socket.ReceiveTextAsync());
+            sockets.Add(socket);
+        }
+
+        using var client = new HttpClient();
+
+        // A new Ingress and Service elsewhere.
+        await gateway.WriteAsync("other.yaml", Manifests.Service("other", [other.EndPoint]) + "---\n" + Manifests.Ingress("other", "other.contoso.com", "other"));
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"{gateway.Http}whoami") { Headers = { Host = "other.contoso.com" } })
+        {
+            Assert.Equal("other", await (await client.SendAsync(request)).Content.ReadAsStringAsync());
+        }
+
+        // An annotation edit on the Ingress that carries the open sockets.
+        await gateway.WriteAsync("ingress.yaml", Manifests.Ingress("web", "ws.contoso.com", "web",
+            annotations: new Dictionary<string, string> { ["appgw.ingress.kubernetes.io/request-timeout"] = "45" }));
+
+        // A second pod joins the Service: new connections use it, open ones stay where they are.
+        await gateway.WriteAsync("service.yaml", Manifests.Service("web", [podA.EndPoint, podB.EndPoint]));
+        await Eventually.TrueAsync(async () =>
+        {
+            using var probe = await WebSockets.ConnectAsync(gateway.Http, host: "ws.contoso.com");
+            return await probe.ReceiveTextAsync() == "hello from pod-b";
+        }, "a new connection to reach pod-b");
+
+        // A rewrite with the same content changes nothing at all.
+        var generation = gateway.Generation;
+        await gateway.WriteAsync("service.yaml", Manifests.Service("web", [podA.EndPoint, podB.EndPoint]), expectNewGeneration: false);
+        await gateway.WriteAsync("other.yaml", Manifests.Service("other", [other.EndPoint]) + "---\n" + Manifests.Ingress("other", "other.contoso.com", "other", path: "/x"));
+        Assert.Equal(generation + 1, gateway.Generation);
+
+        for (var i = 0; i < sockets.Count; i++)
+        {
+            Assert.Equal(WebSocketState.Open, sockets[i].State);
+            Assert.Equal($"still open {i}", await sockets[i].EchoAsync($"still open {i}"));
+        }
+
+        foreach (var socket in sockets)
+        {
+            socket.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task AnInFlightRequestFinishesAcrossAChange()
+    {
+        await using var pod = await TestBackend.StartAsync("pod-a");
+        await using var gateway = await GatewayUnderTest.StartAsync(new Dictionary<string, string>
+        {
+            ["app.yaml"] = Manifests.Service("web", [pod.EndPoint]) + "---\n" + Manifests.Ingress("web", "", "web"),
+        });
+
+        using var client = new HttpClient();
+        var slow = client.GetAsync($"{gateway.Http}slow");
+        await Eventually.TrueAsync(() => gateway.Logs.Count("Applied configuration") >= 1, "the first configuration");
+        await gateway.WriteAsync("extra.yaml", Manifests.Ingress("extra", "extra.contoso.com", "web"));
+        var response = await slow;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("late", await response.Content.ReadAsStringAsync());
+    }
+}
