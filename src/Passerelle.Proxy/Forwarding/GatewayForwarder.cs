@@ -83,7 +83,15 @@ internal sealed partial class GatewayForwarder
                 continue;
             }
 
-            Log.ForwardFailed(_logger, destination.ToString(), service, error, failure?.Message);
+            if (IsClientGone(error))
+            {
+                Log.ClientGone(_logger, destination.ToString(), service, error);
+            }
+            else
+            {
+                Log.ForwardFailed(_logger, destination.ToString(), service, error, failure?.Message);
+            }
+
             if (!context.Response.HasStarted)
             {
                 if (error == ForwarderError.RequestTimedOut)
@@ -101,6 +109,10 @@ internal sealed partial class GatewayForwarder
 
         await ErrorResponses.BadGateway(context, service, lastFailure ?? "no endpoint could be reached");
     }
+
+    /// <summary>The client closed or reset its side: normal for WebSockets and abandoned downloads.</summary>
+    private static bool IsClientGone(ForwarderError error) => error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
+        or ForwarderError.ResponseBodyCanceled or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeResponseCanceled;
 
     private static bool IsConnectFailure(Exception? exception) => exception switch
     {
@@ -125,5 +137,9 @@ internal sealed partial class GatewayForwarder
         [LoggerMessage(EventId = 1002, EventName = "ForwardFailed", Level = LogLevel.Information,
             Message = "Forwarding to {Endpoint} of {Service} ended with {Error}: {Detail}")]
         public static partial void ForwardFailed(ILogger logger, string endpoint, string service, ForwarderError error, string? detail);
+
+        [LoggerMessage(EventId = 1003, EventName = "ClientGone", Level = LogLevel.Debug,
+            Message = "The client of {Endpoint} of {Service} went away ({Error})")]
+        public static partial void ClientGone(ILogger logger, string endpoint, string service, ForwarderError error);
     }
 }

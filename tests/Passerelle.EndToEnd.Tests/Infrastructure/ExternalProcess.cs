@@ -97,6 +97,13 @@ internal sealed class ExternalProcess : IAsyncDisposable
         return (process._process.ExitCode, process.Output, process.StandardOutput);
     }
 
+    /// <summary>Sends a signal (e.g. TERM, INT) as an orchestrator or a terminal would.</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     public Task WaitForOutputAsync(string text, TimeSpan? timeout = null) =>
         Eventually.TrueAsync(() => Output.Contains(text, StringComparison.Ordinal) || HasExited && Output.Contains(text, StringComparison.Ordinal),
             $"\"{text}\" in the output of {_process.StartInfo.FileName}", timeout);
