@@ -22,7 +22,7 @@ public sealed class DemoTests
 
         using var client = new HttpClient();
         var page = await client.GetStringAsync($"http://localhost:{httpPort}/");
-        Assert.Contains("/ws", page);
+        Assert.Contains("new URL(\"ws\", location.href)", page);
 
         // Both replicas serve: the gateway balances /whoami over the two pods.
         var names = new HashSet<string>();
