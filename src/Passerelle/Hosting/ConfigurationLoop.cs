@@ -63,6 +63,9 @@ internal sealed partial class ConfigurationLoop : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var watcher = new ManifestWatcher(_files.Paths);
+
+        // Files changed between the initial load and the watcher's start would otherwise wait for the next change.
+        ApplyOnce();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
