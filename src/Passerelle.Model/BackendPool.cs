@@ -1,21 +1,25 @@
+using Passerelle.Model.Health;
 using Passerelle.Model.Objects;
 
 namespace Passerelle.Model;
 
 /// <summary>
-/// The endpoints behind one Service port, as an Ingress backend names it. <see cref="Problem"/> says why the
-/// pool cannot serve (Service or port missing, no ready endpoint) so the gateway's 502 can say it too.
+/// The endpoints behind one Service port, as an Ingress backend names it, probed one way: two routes to the
+/// same Service port whose probes differ (say, different Ingress paths) are two pools, as they are two backend
+/// settings with two probes on Application Gateway. <see cref="Problem"/> says why the pool cannot serve
+/// (Service or port missing, no ready endpoint) so the gateway's 502 can say it too.
 /// </summary>
 public sealed record BackendPool(
     string Key,
     ObjectRef Service,
     string ServicePort,
     IReadOnlyList<BackendEndpoint> Endpoints,
-    string? Problem)
+    string? Problem,
+    ProbeSpec Probe)
 {
     public IEnumerable<BackendEndpoint> ReadyEndpoints => Endpoints.Where(e => e.Ready);
 
-    public static string KeyFor(string ns, string service, string port) => $"{ns}/{service}:{port}";
+    public static string KeyFor(string ns, string service, string port, ProbeSpec probe) => $"{ns}/{service}:{port} probe {probe.Key}";
 
     public bool Equals(BackendPool? other) =>
         other is not null
@@ -23,6 +27,7 @@ public sealed record BackendPool(
         && Service == other.Service
         && ServicePort == other.ServicePort
         && Problem == other.Problem
+        && Probe.Equals(other.Probe)
         && Endpoints.SequenceEqual(other.Endpoints);
 
     public override int GetHashCode() => HashCode.Combine(Key, Endpoints.Count, Problem);

@@ -1,6 +1,8 @@
 using k8s.Models;
 using Passerelle.Model.Diagnostics;
+using Passerelle.Model.Health;
 using Passerelle.Model.Objects;
+using Passerelle.Model.Translation.Probes;
 
 namespace Passerelle.Model.Translation;
 
@@ -22,11 +24,16 @@ internal sealed class BackendResolver
             .GroupBy(o => (o.Object.Metadata.NamespaceProperty ?? "default", o.Object.Metadata.Name))
             .ToDictionary(g => g.Key, g => g.First());
         _endpoints = new EndpointReader(objects);
+        Probes = new ProbeDerivation(objects);
     }
 
     public IReadOnlyDictionary<string, BackendPool> Pools => _pools;
 
-    public string? Resolve(SourcedObject ingress, V1IngressBackend? backend, string field, List<Diagnostic> diagnostics)
+    /// <summary>The Service, its pods' templates and the rest a probe is derived from.</summary>
+    public ProbeDerivation Probes { get; }
+
+    public string? Resolve(SourcedObject ingress, V1IngressRule? rule, V1HTTPIngressPath? path, V1IngressBackend? backend, string field,
+        List<Diagnostic> diagnostics)
     {
         var ns = ingress.Object.Metadata.NamespaceProperty ?? "default";
         if (backend?.Service is not { } service)
@@ -52,10 +59,12 @@ internal sealed class BackendResolver
             return null;
         }
 
-        var key = BackendPool.KeyFor(ns, service.Name, portText);
+        _services.TryGetValue((ns, service.Name), out var serviceSource);
+        var probe = Probes.Derive(ingress, rule, path, service, serviceSource, diagnostics);
+        var key = BackendPool.KeyFor(ns, service.Name, portText, probe);
         if (!_pools.TryGetValue(key, out var pool))
         {
-            pool = Build(ns, service.Name, service.Port!, portText, key);
+            pool = Build(ns, service.Name, service.Port!, portText, key, probe);
             _pools[key] = pool;
         }
 
@@ -68,12 +77,12 @@ internal sealed class BackendResolver
         return key;
     }
 
-    private BackendPool Build(string ns, string name, V1ServiceBackendPort port, string portText, string key)
+    private BackendPool Build(string ns, string name, V1ServiceBackendPort port, string portText, string key, ProbeSpec probe)
     {
         var serviceRef = new ObjectRef("Service", ns, name);
         if (!_services.TryGetValue((ns, name), out var source))
         {
-            return new BackendPool(key, serviceRef, portText, [], $"Service {ns}/{name} not found");
+            return new BackendPool(key, serviceRef, portText, [], $"Service {ns}/{name} not found", probe);
         }
 
         var serviceObject = (V1Service)source.Object;
@@ -84,12 +93,12 @@ internal sealed class BackendResolver
         {
             var known = string.Join(", ", serviceObject.Spec?.Ports?.Select(p => p.Name is null ? $"{p.Port}" : $"{p.Port} ({p.Name})") ?? []);
             return new BackendPool(key, serviceRef, portText, [],
-                $"Service {ns}/{name} has no port {(port.Number is null ? $"named \"{port.Name}\"" : portText)} (it has: {(known.Length == 0 ? "none" : known)})");
+                $"Service {ns}/{name} has no port {(port.Number is null ? $"named \"{port.Name}\"" : portText)} (it has: {(known.Length == 0 ? "none" : known)})", probe);
         }
 
         if (string.Equals(serviceObject.Spec?.Type, "ExternalName", StringComparison.Ordinal))
         {
-            return new BackendPool(key, serviceRef, portText, [], $"Service {ns}/{name} is of type ExternalName, which Passerelle does not route to");
+            return new BackendPool(key, serviceRef, portText, [], $"Service {ns}/{name} is of type ExternalName, which Passerelle does not route to", probe);
         }
 
         var (endpoints, found) = _endpoints.Read(ns, name, servicePort);
@@ -105,6 +114,6 @@ internal sealed class BackendResolver
                 : $"Service {ns}/{name} has no ready endpoint ({endpoints.Count} not ready)";
         }
 
-        return new BackendPool(key, serviceRef, portText, endpoints, problem);
+        return new BackendPool(key, serviceRef, portText, endpoints, problem, probe);
     }
 }

@@ -33,7 +33,7 @@ public static class GatewayTranslator
 
             if (ingress.Spec?.DefaultBackend is { } fallback)
             {
-                var poolKey = backends.Resolve(source, fallback, "spec.defaultBackend", diagnostics);
+                var poolKey = backends.Resolve(source, null, null, fallback, "spec.defaultBackend", diagnostics);
                 if (poolKey is not null)
                 {
                     if (defaultRoute is null)
@@ -78,7 +78,7 @@ public static class GatewayTranslator
                         continue;
                     }
 
-                    var poolKey = backends.Resolve(source, paths[p].Backend, pathField + ".backend", diagnostics);
+                    var poolKey = backends.Resolve(source, rule, paths[p], paths[p].Backend, pathField + ".backend", diagnostics);
                     if (poolKey is null)
                     {
                         continue;
