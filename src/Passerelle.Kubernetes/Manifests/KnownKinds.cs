@@ -9,7 +9,7 @@ internal static class KnownKinds
 
     // The versions served before Kubernetes 1.22 removed them; many manifests still use them.
     private static readonly KnownKind IngressLegacy =
-        KnownKind.Of<V1Ingress>("networking.k8s.io/v1", "Ingress", namespaced: true, LegacyIngress.Normalise);
+        KnownKind.Of<V1Ingress>("networking.k8s.io/v1", "Ingress", namespaced: true, LegacyIngress.Normalise, LegacyIngress.Fields);
 
     // IngressClass has been cluster-scoped since it appeared; v1beta1 has the same shape as v1.
     private static readonly KnownKind IngressClass = KnownKind.Of<V1IngressClass>("networking.k8s.io/v1", "IngressClass", namespaced: false);

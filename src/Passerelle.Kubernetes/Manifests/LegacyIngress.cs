@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using k8s.Models;
 
 namespace Passerelle.Kubernetes.Manifests;
 
@@ -12,6 +13,20 @@ namespace Passerelle.Kubernetes.Manifests;
 /// </summary>
 internal static class LegacyIngress
 {
+    /// <summary>
+    /// The v1beta1 fields <see cref="Normalise"/> moves, by the v1 type they are written in. The v1 fields stay
+    /// valid too, since normalising keeps them (a manifest half-way through its migration still loads).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<Type, IReadOnlyDictionary<string, Type>> Fields = new Dictionary<Type, IReadOnlyDictionary<string, Type>>
+    {
+        [typeof(V1IngressSpec)] = new Dictionary<string, Type>(StringComparer.Ordinal) { ["backend"] = typeof(V1IngressBackend) },
+        [typeof(V1IngressBackend)] = new Dictionary<string, Type>(StringComparer.Ordinal)
+        {
+            ["serviceName"] = typeof(string),
+            ["servicePort"] = typeof(IntOrString),
+        },
+    };
+
     public static void Normalise(JsonObject ingress, LineMap lines)
     {
         if (ingress["spec"] is not JsonObject spec)

@@ -99,6 +99,14 @@ internal sealed class ManifestObjectReader(string file, LineMap lines)
 
     private void Decode(JsonObject obj, int line, KnownKind known, ObjectRef reference)
     {
+        // As kubectl apply --validate=warn (strict field validation, reported rather than refused): the object
+        // loads without the field, and the user learns that what it said is lost. Checked before normalising, so
+        // a legacy Ingress's fields are named as written.
+        foreach (var unknown in UnknownFields.Find(obj, known.ModelType, known.OlderFields, lines))
+        {
+            Report(DiagnosticSeverity.Warning, reference, unknown.Field, unknown.Line ?? line, unknown.Message);
+        }
+
         known.Normalise?.Invoke(obj, lines);
         var emptyItems = KubernetesNulls.Apply(obj, known.ModelType);
         var metadata = (JsonObject)obj["metadata"]!;

@@ -3,17 +3,20 @@ using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using k8s;
+using k8s.Models;
 
 namespace Passerelle.Kubernetes.Manifests;
 
 /// <summary>
 /// The shape of the official model types (<c>k8s.Models</c>) as the JSON decoder sees them: which CLR type a
-/// field path decodes into. Used to word a type error, and to find the field when a converter fails without
-/// saying where (KubernetesClient's quantity and time converters throw without a JSON path).
+/// field path decodes into. Used to word a type error, to find the field when a converter fails without
+/// saying where (KubernetesClient's quantity and time converters throw without a JSON path), and to tell the
+/// fields a type has from unknown ones.
 /// </summary>
 internal static class ModelSchema
 {
     private static readonly ConcurrentDictionary<Type, IReadOnlyDictionary<string, Type>> PropertiesByType = new();
+    private static readonly ConcurrentDictionary<Type, IReadOnlyDictionary<string, Type>?> FieldsByType = new();
     private static readonly ConcurrentDictionary<Type, Func<JsonNode, object?>> Readers = new();
     private static readonly MethodInfo ReadMethod =
         typeof(ModelSchema).GetMethod(nameof(Read), BindingFlags.NonPublic | BindingFlags.Static)!;
@@ -42,6 +45,21 @@ internal static class ModelSchema
         type == typeof(string) || type == typeof(byte[]) || DictionaryValueType(type) is not null
             ? null
             : GenericArguments(type, typeof(IEnumerable<>)) is [var element] ? element : null;
+
+    /// <summary>
+    /// The fields, by JSON name, of a model type written as a mapping of named fields; null for a type whose
+    /// JSON is anything else: a scalar, a list, a map of arbitrary keys, a type with its own converter
+    /// (IntOrString, ResourceQuantity) or one that is not a Kubernetes model at all (<c>object</c>, a JsonElement).
+    /// </summary>
+    public static IReadOnlyDictionary<string, Type>? FieldsOf(Type type) => FieldsByType.GetOrAdd(type, t =>
+        t.Assembly == typeof(V1ObjectMeta).Assembly
+        && t.IsClass
+        && t.GetCustomAttribute<JsonConverterAttribute>() is null
+        && DictionaryValueType(t) is null
+        && ElementType(t) is null
+        && PropertiesOf(t) is { Count: > 0 } fields
+            ? fields
+            : null);
 
     /// <summary>
     /// The path of the first value, in document order, that the decoder cannot read as its field's type; that

@@ -111,6 +111,10 @@ internal sealed class YamlToJson(LineMap lines, int nodeBudget)
             {
                 lines.Record(json, LineOf(key.Start));
             }
+            else
+            {
+                lines.RecordEmptyKey(result, name, LineOf(key.Start));
+            }
 
             result[name] = json;
         }
@@ -132,6 +136,10 @@ internal sealed class YamlToJson(LineMap lines, int nodeBudget)
                     if (!result.ContainsKey(name) && from.Remove(name, out var moved))
                     {
                         result[name] = moved;
+                        if (moved is null && lines.LineOfKey(from, name) is { } line)
+                        {
+                            lines.RecordEmptyKey(result, name, line);
+                        }
                     }
                 }
             }
