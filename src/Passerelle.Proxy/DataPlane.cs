@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Passerelle.Health;
 using Passerelle.Proxy.Forwarding;
 using Passerelle.Proxy.Listeners;
 using Passerelle.Proxy.Runtime;
@@ -10,10 +11,12 @@ namespace Passerelle.Proxy;
 /// <summary>The data plane's whole public surface: its services, its listener, and its request handler.</summary>
 public static class DataPlane
 {
-    /// <summary>Registers the snapshot holder, the backend client and the forwarder.</summary>
+    /// <summary>Registers the health monitor, the snapshot holder, the backend client and the forwarder.</summary>
     public static IServiceCollection AddPasserelleDataPlane(this IServiceCollection services, GatewayOptions options)
     {
         services.AddSingleton(options);
+        services.AddSingleton(options.Health);
+        services.AddSingleton<HealthMonitor>();
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton<BackendClient>();
         services.AddSingleton<GatewayForwarder>();

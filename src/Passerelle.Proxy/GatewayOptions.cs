@@ -1,4 +1,5 @@
 using System.Net;
+using Passerelle.Health;
 
 namespace Passerelle.Proxy;
 
@@ -38,10 +39,13 @@ public sealed class GatewayOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How many endpoints one request may try when connecting fails before anything reached the client.
+    /// How many endpoints one request may try when an endpoint fails before anything reached the client.
     /// Default 3.
     /// </summary>
     public int MaxConnectAttempts { get; set; } = 3;
+
+    /// <summary>Health probing: the default probe mode and probing limits.</summary>
+    public HealthOptions Health { get; set; } = new();
 
     /// <summary>Returns the problems with these options, empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
@@ -82,6 +86,7 @@ public sealed class GatewayOptions
             errors.Add("--max-connect-attempts must be at least 1");
         }
 
+        errors.AddRange(Health.Validate());
         return errors;
     }
 }

@@ -130,7 +130,7 @@ public sealed class DataPlaneTests
             Assert.Equal("hello from live", await socket.ReceiveTextAsync());
         }
 
-        Assert.True(gateway.Logs.Count($"Connecting to {dead}") >= 1, gateway.Logs.Dump());
+        Assert.True(gateway.Logs.Count($"Forwarding to {dead}") >= 1, gateway.Logs.Dump());
     }
 
     [Fact]

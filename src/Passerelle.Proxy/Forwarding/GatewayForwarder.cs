@@ -8,15 +8,13 @@ using Yarp.ReverseProxy.Forwarder;
 namespace Passerelle.Proxy.Forwarding;
 
 /// <summary>
-/// The terminal request handler: match the route in the current snapshot, pick an endpoint, forward with YARP's
-/// <see cref="IHttpForwarder"/>. When connecting to an endpoint fails before anything reached the client, the
-/// request (or WebSocket handshake) is retried on another endpoint, so a dead pod costs latency, not an error.
+/// The terminal request handler: match the route in the current snapshot, pick an available endpoint, forward
+/// with YARP's <see cref="IHttpForwarder"/>. When an endpoint fails before anything reached the client (the
+/// connection is refused, or, for a request without body such as a WebSocket handshake, the connection breaks
+/// before the response), the request is retried on another endpoint, so a dying pod costs latency, not an error.
 /// </summary>
 internal sealed partial class GatewayForwarder
 {
-    /// <summary>How long an endpoint that refused a connection is passed over while others are available.</summary>
-    private static readonly TimeSpan AvoidAfterConnectFailure = TimeSpan.FromSeconds(5);
-
     private readonly SnapshotHolder _snapshots;
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _client;
@@ -43,26 +41,15 @@ internal sealed partial class GatewayForwarder
 
         var pool = route.Pool;
         var service = pool.Model.Service.ToString();
-        if (pool.Destinations.Length == 0)
-        {
-            await ErrorResponses.BadGateway(context, service, pool.Model.Problem ?? "no ready endpoint");
-            return;
-        }
-
         var isUpgrade = context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
             || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true;
+        var canRetryAfterSending = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false;
         var config = isUpgrade ? route.UpgradeRequest : route.HttpRequest;
         var tried = new List<Destination>(2);
         string? lastFailure = null;
 
-        while (tried.Count < _options.MaxConnectAttempts)
+        while (tried.Count < _options.MaxConnectAttempts && pool.Pick(tried) is { } destination)
         {
-            var destination = pool.Pick(tried, Environment.TickCount64);
-            if (destination is null)
-            {
-                break;
-            }
-
             tried.Add(destination);
             var error = await _forwarder.SendAsync(context, destination.Prefix, _client, config, ForwardedHeadersTransformer.Instance);
             if (error == ForwarderError.None)
@@ -71,13 +58,18 @@ internal sealed partial class GatewayForwarder
             }
 
             var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-            if (error == ForwarderError.Request && IsConnectFailure(failure) && !context.Response.HasStarted)
+            var connectFailed = IsConnectFailure(failure);
+            if (error == ForwarderError.Request && !context.Response.HasStarted && (connectFailed || canRetryAfterSending))
             {
-                destination.Avoid(Environment.TickCount64, AvoidAfterConnectFailure);
-                lastFailure = $"connecting to {destination} failed ({Describe(failure)})";
-                Log.ConnectFailed(_logger, destination.ToString(), service, Describe(failure));
+                lastFailure = $"{destination}: {Describe(failure)}";
+                if (connectFailed)
+                {
+                    destination.Health.RecordPassiveFailure($"connection failed in the data plane ({Describe(failure)})");
+                }
 
-                // Nothing reached the client or the backend: undo the forwarder's 502 and try the next endpoint.
+                Log.Retrying(_logger, destination.ToString(), service, Describe(failure));
+
+                // Nothing reached the client: undo the forwarder's 502 and try the next endpoint.
                 context.Response.Clear();
                 context.Features.Set<IForwarderErrorFeature>(null);
                 continue;
@@ -107,7 +99,7 @@ internal sealed partial class GatewayForwarder
             return;
         }
 
-        await ErrorResponses.BadGateway(context, service, lastFailure ?? "no endpoint could be reached");
+        await ErrorResponses.BadGateway(context, service, lastFailure is null ? pool.DescribeUnavailable() : $"no endpoint could be reached; last: {lastFailure}");
     }
 
     /// <summary>The client closed or reset its side: normal for WebSockets and abandoned downloads.</summary>
@@ -117,22 +109,34 @@ internal sealed partial class GatewayForwarder
     private static bool IsConnectFailure(Exception? exception) => exception switch
     {
         HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
-        HttpRequestException { InnerException: SocketException } => true,
+        HttpRequestException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.TimedOut } } => true,
         _ => false,
     };
 
-    private static string Describe(Exception? exception) => exception switch
+    private static string Describe(Exception? exception)
     {
-        null => "no detail",
-        HttpRequestException { InnerException: SocketException socket } => socket.SocketErrorCode.ToString(),
-        _ => exception.InnerException?.Message ?? exception.Message,
-    };
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException socket)
+            {
+                return socket.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "connection refused",
+                    SocketError.ConnectionReset => "connection reset",
+                    SocketError.TimedOut => "connection timed out",
+                    _ => socket.SocketErrorCode.ToString(),
+                };
+            }
+        }
+
+        return exception?.InnerException?.Message ?? exception?.Message ?? "no detail";
+    }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1001, EventName = "BackendConnectFailed", Level = LogLevel.Warning,
-            Message = "Connecting to {Endpoint} of {Service} failed ({Reason}); trying another endpoint")]
-        public static partial void ConnectFailed(ILogger logger, string endpoint, string service, string reason);
+        [LoggerMessage(EventId = 1001, EventName = "BackendAttemptFailed", Level = LogLevel.Warning,
+            Message = "Forwarding to {Endpoint} of {Service} failed before any response ({Reason}); trying another endpoint")]
+        public static partial void Retrying(ILogger logger, string endpoint, string service, string reason);
 
         [LoggerMessage(EventId = 1002, EventName = "ForwardFailed", Level = LogLevel.Information,
             Message = "Forwarding to {Endpoint} of {Service} ended with {Error}: {Detail}")]

@@ -1,29 +1,21 @@
+using Passerelle.Health;
 using Passerelle.Model;
 
 namespace Passerelle.Proxy.Runtime;
 
 /// <summary>
 /// The ready endpoints of one pool with round-robin selection, as Application Gateway balances a backend pool.
-/// Endpoints that recently refused a connection are skipped while others remain.
+/// Only available endpoints (not unhealthy, no connection failure since their last good probe) are picked;
+/// when none is, there is no "panic mode" sending traffic to endpoints known to be dead.
 /// </summary>
 internal sealed class BackendPoolRuntime
 {
     private int _next = -1;
 
-    public BackendPoolRuntime(BackendPool model, BackendPoolRuntime? previous)
+    public BackendPoolRuntime(BackendPool model, HealthMonitor health, BackendPoolRuntime? previous)
     {
         Model = model;
-        var old = previous?.Destinations.ToDictionary(d => d.Endpoint.ToString(), StringComparer.Ordinal);
-        Destinations = model.ReadyEndpoints.Select(e =>
-        {
-            var destination = new Destination(e);
-            if (old is not null && old.TryGetValue(destination.ToString(), out var before))
-            {
-                destination.CopyHealthFrom(before);
-            }
-
-            return destination;
-        }).ToArray();
+        Destinations = model.ReadyEndpoints.Select(e => new Destination(e, health.HealthOf(model, e))).ToArray();
         if (previous is not null)
         {
             _next = previous._next;
@@ -34,11 +26,8 @@ internal sealed class BackendPoolRuntime
 
     public Destination[] Destinations { get; }
 
-    /// <summary>
-    /// The next endpoint not in <paramref name="tried"/>, preferring endpoints not being avoided; null when all
-    /// were tried.
-    /// </summary>
-    public Destination? Pick(List<Destination> tried, long nowMs)
+    /// <summary>The next available endpoint not in <paramref name="tried"/>; null when there is none.</summary>
+    public Destination? Pick(List<Destination> tried)
     {
         var all = Destinations;
         if (all.Length == 0)
@@ -47,23 +36,21 @@ internal sealed class BackendPoolRuntime
         }
 
         var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)all.Length);
-        Destination? fallback = null;
         for (var i = 0; i < all.Length; i++)
         {
             var candidate = all[(start + i) % all.Length];
-            if (tried.Contains(candidate))
-            {
-                continue;
-            }
-
-            if (!candidate.IsAvoided(nowMs))
+            if (candidate.Health.IsAvailable && !tried.Contains(candidate))
             {
                 return candidate;
             }
-
-            fallback ??= candidate;
         }
 
-        return fallback;
+        return null;
     }
+
+    /// <summary>Why no endpoint can take a request, naming each with its last probe or connection result.</summary>
+    public string DescribeUnavailable() =>
+        Destinations.Length == 0
+            ? Model.Problem ?? "no ready endpoint"
+            : "no healthy endpoint: " + string.Join("; ", Destinations.Select(d => d.Health.Describe()));
 }

@@ -1,3 +1,4 @@
+using Passerelle.Health;
 using Passerelle.Model;
 using Passerelle.Proxy.Routing;
 
@@ -10,22 +11,20 @@ namespace Passerelle.Proxy.Runtime;
 /// </summary>
 internal sealed class RuntimeSnapshot
 {
-    public static readonly RuntimeSnapshot Empty = new(GatewayModel.Empty, new GatewayOptions(), null, 0);
-
     private readonly RouteTable<RuntimeRoute> _table;
 
-    private RuntimeSnapshot(GatewayModel model, GatewayOptions options, RuntimeSnapshot? previous, long generation)
+    private RuntimeSnapshot(GatewayModel model, GatewayOptions options, HealthMonitor health, RuntimeSnapshot? previous, long generation)
     {
         Model = model;
         Generation = generation;
 
-        // Pools whose endpoints did not change are carried over whole (round-robin position and passive health);
-        // changed pools keep the health of the endpoints they still have.
+        // Pools that did not change are carried over whole; endpoints keep their health in any case, since the
+        // health monitor owns it.
         Pools = model.Pools.ToDictionary(
             p => p.Key,
             p => previous is not null && previous.Pools.TryGetValue(p.Key, out var old)
-                ? old.Model.Equals(p.Value) ? old : new BackendPoolRuntime(p.Value, old)
-                : new BackendPoolRuntime(p.Value, null),
+                ? old.Model.Equals(p.Value) ? old : new BackendPoolRuntime(p.Value, health, old)
+                : new BackendPoolRuntime(p.Value, health, null),
             StringComparer.Ordinal);
 
         var routes = model.Routes.Select(r => (r, new RuntimeRoute(r, Pools[r.PoolKey], options)));
@@ -40,8 +39,10 @@ internal sealed class RuntimeSnapshot
 
     public IReadOnlyDictionary<string, BackendPoolRuntime> Pools { get; }
 
-    public static RuntimeSnapshot Create(GatewayModel model, GatewayOptions options, RuntimeSnapshot? previous) =>
-        new(model, options, previous, (previous?.Generation ?? 0) + 1);
+    public static RuntimeSnapshot Empty(HealthMonitor health) => new(GatewayModel.Empty, new GatewayOptions(), health, null, 0);
+
+    public static RuntimeSnapshot Create(GatewayModel model, GatewayOptions options, HealthMonitor health, RuntimeSnapshot? previous) =>
+        new(model, options, health, previous, (previous?.Generation ?? 0) + 1);
 
     public RuntimeRoute? Match(string host, string path) => _table.Match(host, path);
 }

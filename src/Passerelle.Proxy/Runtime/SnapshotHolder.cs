@@ -1,21 +1,25 @@
+using Passerelle.Health;
 using Passerelle.Model;
 
 namespace Passerelle.Proxy.Runtime;
 
 /// <summary>
 /// Owns the current <see cref="RuntimeSnapshot"/>. Readers take <see cref="Current"/> once per request; one
-/// writer (the configuration loop) publishes new models.
+/// writer (the configuration loop) publishes new models, and the health monitor follows each one.
 /// </summary>
 public sealed class SnapshotHolder
 {
     private readonly GatewayOptions _options;
+    private readonly HealthMonitor _health;
     private readonly object _writeLock = new();
-    private RuntimeSnapshot _current = RuntimeSnapshot.Empty;
+    private RuntimeSnapshot _current;
 
-    public SnapshotHolder(GatewayOptions options) => _options = options;
-
-    /// <summary>Raised after each publish with the new generation.</summary>
-    public event Action<long>? Published;
+    public SnapshotHolder(GatewayOptions options, HealthMonitor health)
+    {
+        _options = options;
+        _health = health;
+        _current = RuntimeSnapshot.Empty(health);
+    }
 
     public GatewayModel Model => Volatile.Read(ref _current).Model;
 
@@ -31,12 +35,12 @@ public sealed class SnapshotHolder
         long generation;
         lock (_writeLock)
         {
-            var next = RuntimeSnapshot.Create(model, _options, _current);
+            var next = RuntimeSnapshot.Create(model, _options, _health, _current);
             Volatile.Write(ref _current, next);
             generation = next.Generation;
+            _health.Reconcile(model);
         }
 
-        Published?.Invoke(generation);
         return generation;
     }
 }

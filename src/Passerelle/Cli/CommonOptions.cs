@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Net;
+using Passerelle.Health;
+using Passerelle.Model.Health;
 using Passerelle.Model.Translation;
 using Passerelle.Proxy;
 
@@ -52,6 +54,26 @@ internal sealed class CommonOptions
         "How long to wait for a TCP connection to a backend before trying another endpoint.",
         Defaults.ConnectTimeout);
 
+    public Option<ProbeMode> HealthProbeMode { get; } = new("--health-probe-mode")
+    {
+        Description = "Probe mode of backends whose Ingress sets no passerelle.io/health-probe-mode: auto (HTTP probe, then a " +
+            "WebSocket handshake when the endpoint answers like a WebSocket-only server), http, websocket, tcp, or appgw " +
+            "(exactly Application Gateway's probe).",
+        HelpName = "MODE",
+        DefaultValueFactory = _ => ProbeMode.Auto,
+        CustomParser = r =>
+        {
+            var text = r.Tokens[0].Value;
+            if (ProbeModes.TryParse(text, out var mode))
+            {
+                return mode;
+            }
+
+            r.AddError($"--health-probe-mode: \"{text}\" is not a probe mode (auto, http, websocket, tcp, appgw)");
+            return ProbeMode.Auto;
+        },
+    };
+
     public CommonOptions(int defaultHttpPort)
     {
         HttpPort = new Option<int>("--http-port")
@@ -70,6 +92,7 @@ internal sealed class CommonOptions
         command.Options.Add(RequestTimeout);
         command.Options.Add(WebSocketIdleTimeout);
         command.Options.Add(ConnectTimeout);
+        command.Options.Add(HealthProbeMode);
     }
 
     public GatewayOptions Bind(ParseResult parse) => new()
@@ -81,6 +104,7 @@ internal sealed class CommonOptions
         RequestTimeout = parse.GetValue(RequestTimeout),
         WebSocketIdleTimeout = parse.GetValue(WebSocketIdleTimeout),
         ConnectTimeout = parse.GetValue(ConnectTimeout),
+        Health = new HealthOptions { DefaultMode = parse.GetValue(HealthProbeMode) },
     };
 
     private static Option<TimeSpan> Duration(string name, string description, TimeSpan defaultValue) => new(name)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
+using Passerelle.Health;
 using Passerelle.Model.Text;
 using Passerelle.Proxy.Runtime;
 
@@ -9,9 +10,10 @@ namespace Passerelle.Hosting;
 /// <summary>
 /// The admin listener's answers, for orchestrators and for people: <c>/healthz</c> (the process is alive),
 /// <c>/readyz</c> (a configuration is loaded and the gateway is not stopping) and <c>/config</c> (the routing
-/// table and diagnostics, as <c>passerelle check</c> prints them).
+/// table and diagnostics, as <c>passerelle check</c> prints them), <c>/backend-health</c> (JSON) and
+/// <c>/backend-health.html</c> (the same for a browser, like the portal's Backend health view).
 /// </summary>
-internal sealed class AdminEndpoints(SnapshotHolder snapshots, ConfigurationLoop configuration, IHostApplicationLifetime lifetime)
+internal sealed class AdminEndpoints(SnapshotHolder snapshots, ConfigurationLoop configuration, HealthMonitor health, IHostApplicationLifetime lifetime)
 {
     public Task HandleAsync(HttpContext context)
     {
@@ -48,8 +50,16 @@ internal sealed class AdminEndpoints(SnapshotHolder snapshots, ConfigurationLoop
                 return Text(response, StatusCodes.Status200OK,
                     RoutingTableText.Format(snapshots.Model) + Environment.NewLine + DiagnosticsText.Format(configuration.Diagnostics));
 
+            case "/backend-health":
+                response.ContentType = "application/json";
+                return response.WriteAsync(JsonSerializer.Serialize(BackendHealthReport.Create(snapshots.Model, health), JsonOptions));
+
+            case "/backend-health.html":
+                response.ContentType = "text/html; charset=utf-8";
+                return response.WriteAsync(BackendHealthPage.Render(BackendHealthReport.Create(snapshots.Model, health)));
+
             default:
-                return Text(response, StatusCodes.Status404NotFound, "admin endpoints: /healthz /readyz /config\n");
+                return Text(response, StatusCodes.Status404NotFound, "admin endpoints: /healthz /readyz /config /backend-health /backend-health.html\n");
         }
     }
 

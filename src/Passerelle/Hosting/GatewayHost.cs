@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Passerelle.Health;
 using Passerelle.Kubernetes.Files;
 using Passerelle.Proxy;
 using Passerelle.Proxy.Runtime;
@@ -32,6 +33,8 @@ internal sealed class GatewayHost : IAsyncDisposable
     public ConfigurationLoop Configuration => App.Services.GetRequiredService<ConfigurationLoop>();
 
     public SnapshotHolder Snapshots => App.Services.GetRequiredService<SnapshotHolder>();
+
+    public HealthMonitor Health => App.Services.GetRequiredService<HealthMonitor>();
 
     /// <summary>The bound traffic port (useful when the options asked for port 0).</summary>
     public int HttpPort => (_trafficListener?.IPEndPoint ?? throw new InvalidOperationException("not started")).Port;
@@ -93,7 +96,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         var app = host.App = builder.Build();
         var forwarder = app.Services.GatewayRequestHandler();
         var admin = new AdminEndpoints(app.Services.GetRequiredService<SnapshotHolder>(), app.Services.GetRequiredService<ConfigurationLoop>(),
-            app.Lifetime);
+            app.Services.GetRequiredService<HealthMonitor>(), app.Lifetime);
         app.Run(context => IsAdmin(context) ? admin.HandleAsync(context) : forwarder(context));
         return host;
     }
