@@ -5,9 +5,10 @@ namespace Passerelle.Model;
 
 /// <summary>
 /// The endpoints behind one Service port, as an Ingress backend names it, probed one way: two routes to the
-/// same Service port whose probes differ (say, different Ingress paths) are two pools, as they are two backend
-/// settings with two probes on Application Gateway. <see cref="Problem"/> says why the pool cannot serve
-/// (Service or port missing, no ready endpoint) so the gateway's 502 can say it too.
+/// same Service port whose probes differ (say, different Ingress paths) are two pools, each endpoint probed
+/// once per probe. (AGIC names one probe per Service port and Ingress, so there the last path written wins.)
+/// <see cref="Problem"/> says why the pool cannot serve (Service or port missing, no ready endpoint) so the
+/// gateway's 502 can say it too.
 /// </summary>
 public sealed record BackendPool(
     string Key,

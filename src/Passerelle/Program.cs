@@ -7,6 +7,7 @@ var root = new RootCommand(
 {
     RunCommand.Create(),
     CheckCommand.Create(),
+    DoctorCommand.Create(),
     DemoCommand.Create(),
 };
 

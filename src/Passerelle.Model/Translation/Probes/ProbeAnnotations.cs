@@ -27,18 +27,18 @@ internal sealed class ProbeAnnotations
         _ingress = ingress;
         _values = ingress.Object.Metadata.Annotations ?? new Dictionary<string, string>();
         _report = report;
-        BackendPathPrefix = ReadPath(Annotations.BackendPathPrefix, "path prefix");
+        BackendPathPrefix = ReadPath(Annotations.BackendPathPrefix, "a path prefix");
         BackendHostname = ReadHost(Annotations.BackendHostname);
         BackendProtocol = ReadProtocol();
         Hostname = ReadHost(Annotations.HealthProbeHostname);
-        Port = ReadInteger(Annotations.HealthProbePort, 1, 65535, "port", "a port number from 1 to 65535");
-        Path = ReadPath(Annotations.HealthProbePath, "probe path");
+        Port = ReadInteger(Annotations.HealthProbePort, 1, 65535, "a port", "a port number from 1 to 65535");
+        Path = ReadPath(Annotations.HealthProbePath, "a probe path");
         StatusCodes = ReadStatusCodes();
-        Interval = ReadInteger(Annotations.HealthProbeInterval, 1, MaxSeconds, "probe interval",
+        Interval = ReadInteger(Annotations.HealthProbeInterval, 1, MaxSeconds, "a probe interval",
             $"whole seconds from 1 to {MaxSeconds} (Application Gateway's range)");
-        Timeout = ReadInteger(Annotations.HealthProbeTimeout, 1, MaxSeconds, "probe timeout",
+        Timeout = ReadInteger(Annotations.HealthProbeTimeout, 1, MaxSeconds, "a probe timeout",
             $"whole seconds from 1 to {MaxSeconds} (Application Gateway's range)");
-        UnhealthyThreshold = ReadInteger(Annotations.HealthProbeUnhealthyThreshold, 1, MaxUnhealthyThreshold, "unhealthy threshold",
+        UnhealthyThreshold = ReadInteger(Annotations.HealthProbeUnhealthyThreshold, 1, MaxUnhealthyThreshold, "an unhealthy threshold",
             $"a whole number from 1 to {MaxUnhealthyThreshold} (Application Gateway's range)");
         Mode = ReadMode();
     }
@@ -76,7 +76,7 @@ internal sealed class ProbeAnnotations
             return value;
         }
 
-        Report(name, $"\"{text}\" is not a {what}: it must start with \"/\" (for example \"/health\"); {Ignored}");
+        Report(name, $"\"{text}\" is not {what}: it must start with \"/\" (for example \"/health\"); {Ignored}");
         return null;
     }
 
@@ -126,7 +126,7 @@ internal sealed class ProbeAnnotations
             return value;
         }
 
-        Report(name, $"\"{text}\" is not a {what}: give {expected}; {Ignored}");
+        Report(name, $"\"{text}\" is not {what}: give {expected}; {Ignored}");
         return null;
     }
 

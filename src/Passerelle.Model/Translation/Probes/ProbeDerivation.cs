@@ -204,17 +204,18 @@ internal sealed class ProbeDerivation
             SetPath(draft, get.Path, $"{kind}.httpGet.path", of);
         }
 
-        var port = ResolvePort(get.Port.Value, container);
+        var portText = get.Port?.Value;
+        var port = ResolvePort(portText, container);
         if (port is int number)
         {
-            var named = int.TryParse(get.Port.Value, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? "" : $" \"{get.Port.Value}\"";
+            var named = int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? "" : $" \"{portText}\"";
             draft.SetPort(number, $"{kind}.httpGet.port{named} {of}");
         }
-        else
+        else if (!string.IsNullOrEmpty(portText))
         {
-            draft.Note($"{kind}.httpGet.port \"{get.Port.Value}\" {of} names no port of the container: the probe keeps its port");
+            draft.Note($"{kind}.httpGet.port \"{portText}\" {of} names no port of the container: the probe keeps its port");
             report(Diagnostic.For(serving.Workload, DiagnosticSeverity.Warning, field + ".httpGet.port",
-                $"\"{get.Port.Value}\" is not the name of a port of container {container.Name}; the gateway's health probe keeps its port"));
+                $"\"{portText}\" is not the name of a port of container {container.Name}; the gateway's health probe keeps its port"));
         }
 
         // AGIC: HTTPS is https; HTTP (the default) is http, except on port 443.
@@ -238,8 +239,8 @@ internal sealed class ProbeDerivation
         var threshold = Copy(probe.FailureThreshold, KubernetesFailureThreshold, ProbeAnnotations.MaxUnhealthyThreshold, "failureThreshold", "unhealthy threshold");
         draft.SetUnhealthyThreshold(threshold.Value, threshold.Source);
 
-        // A value above Application Gateway's maximum is capped, as AGIC caps failureThreshold (Application
-        // Gateway would refuse the whole configuration otherwise).
+        // A value above Application Gateway's maximum is capped, as AGIC caps failureThreshold. AGIC passes a too
+        // long period or timeout on, and Application Gateway refuses the whole configuration; Passerelle caps them.
         (int Value, string Source) Copy(int? given, int kubernetesDefault, int max, string name, string what)
         {
             if (given is not > 0)
@@ -252,8 +253,9 @@ internal sealed class ProbeDerivation
                 return (given.Value, $"{kind}.{name} {of}");
             }
 
+            var agic = name == "failureThreshold" ? "as AGIC does" : "where AGIC would pass it on and Application Gateway refuse it";
             report(Diagnostic.For(serving.Workload, DiagnosticSeverity.Info, $"{field}.{name}",
-                $"{name} {given.Value} is above Application Gateway's maximum {what} ({max}); the gateway's health probe uses {max}, as AGIC does"));
+                $"{name} {given.Value} is above Application Gateway's maximum {what} ({max}); the gateway's health probe uses {max}, {agic}"));
             return (max, $"{kind}.{name} {given.Value} {of}, capped at {max} (Application Gateway's maximum)");
         }
     }
@@ -261,6 +263,11 @@ internal sealed class ProbeDerivation
     /// <summary>A probe port: a number, or the name of one of the container's ports.</summary>
     private static int? ResolvePort(string? text, V1Container container)
     {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
         if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
         {
             return number;
