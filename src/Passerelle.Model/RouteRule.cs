@@ -37,8 +37,17 @@ public sealed record RouteRule(
     ObjectRef Source,
     string Field);
 
-/// <summary>Per-route behaviour a user sets with annotations; null means the gateway-wide default.</summary>
-public sealed record RouteSettings(TimeSpan? RequestTimeout = null, TimeSpan? WebSocketIdleTimeout = null)
+/// <summary>
+/// Per-route behaviour a user sets with annotations; null means the gateway-wide default. The backend ones are
+/// AGIC's: <see cref="BackendPathPrefix"/> replaces the matched part of the path, <see cref="BackendHostname"/>
+/// is the Host the backend sees, <see cref="BackendProtocol"/> is <c>http</c> or <c>https</c> to the backend.
+/// </summary>
+public sealed record RouteSettings(
+    TimeSpan? RequestTimeout = null,
+    TimeSpan? WebSocketIdleTimeout = null,
+    string? BackendPathPrefix = null,
+    string? BackendHostname = null,
+    string? BackendProtocol = null)
 {
     public static readonly RouteSettings Default = new();
 }

@@ -90,6 +90,30 @@ public sealed class DataPlaneTests
     }
 
     [Fact]
+    public async Task BackendPathPrefixAndHostnameAnnotationsShapeWhatTheBackendReceives()
+    {
+        await using var pod = await TestBackend.StartAsync("pod-a");
+        await using var gateway = await GatewayUnderTest.StartAsync(new Dictionary<string, string>
+        {
+            ["app.yaml"] = Manifests.Service("web", [pod.EndPoint]) + "---\n" +
+                Manifests.Ingress("web", "ws.contoso.com", "web", path: "/api/*", pathType: "ImplementationSpecific", annotations: new Dictionary<string, string>
+                {
+                    ["appgw.ingress.kubernetes.io/backend-path-prefix"] = "/",
+                    ["appgw.ingress.kubernetes.io/backend-hostname"] = "internal.contoso.local",
+                }),
+        });
+
+        using var client = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{gateway.Http}api/headers?x=1") { Headers = { Host = "ws.contoso.com" } };
+        var text = await (await client.SendAsync(request)).Content.ReadAsStringAsync();
+
+        Assert.StartsWith("GET /headers?x=1 HTTP/1.1", text);
+        Assert.Contains("Host: internal.contoso.local\n", text);
+        Assert.Contains("X-Original-Host: ws.contoso.com\n", text);
+        Assert.Contains("X-Original-URL: /api/headers?x=1\n", text);
+    }
+
+    [Fact]
     public async Task NoRouteIs404AndNoEndpointIs502NamingTheService()
     {
         await using var gateway = await GatewayUnderTest.StartAsync(new Dictionary<string, string>

@@ -1,5 +1,6 @@
 using Passerelle.Model.Diagnostics;
 using Passerelle.Model.Objects;
+using Passerelle.Model.Translation.Probes;
 
 namespace Passerelle.Model.Translation;
 
@@ -16,9 +17,11 @@ internal static class IngressSettings
 
         var requestTimeout = ReadDuration(source, annotations, Annotations.RequestTimeout, diagnostics);
         var idleTimeout = ReadDuration(source, annotations, Annotations.WebSocketIdleTimeout, diagnostics);
-        return requestTimeout is null && idleTimeout is null
-            ? RouteSettings.Default
-            : new RouteSettings(requestTimeout, idleTimeout);
+
+        // The backend annotations also shape the probe, whose derivation reports a bad value; read them silently here.
+        var backend = ProbeAnnotations.Read(source, _ => { });
+        var settings = new RouteSettings(requestTimeout, idleTimeout, backend.BackendPathPrefix, backend.BackendHostname, backend.BackendProtocol);
+        return settings == RouteSettings.Default ? RouteSettings.Default : settings;
     }
 
     private static TimeSpan? ReadDuration(SourcedObject source, IDictionary<string, string> annotations, string name, List<Diagnostic> diagnostics)

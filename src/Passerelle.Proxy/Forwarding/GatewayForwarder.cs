@@ -51,7 +51,8 @@ internal sealed partial class GatewayForwarder
         while (tried.Count < _options.MaxConnectAttempts && pool.Pick(tried) is { } destination)
         {
             tried.Add(destination);
-            var error = await _forwarder.SendAsync(context, destination.Prefix, _client, config, ForwardedHeadersTransformer.Instance);
+            var prefix = route.UsesHttps ? destination.HttpsPrefix : destination.HttpPrefix;
+            var error = await _forwarder.SendAsync(context, prefix, _client, config, route.Transformer);
             if (error == ForwarderError.None)
             {
                 return;

@@ -11,7 +11,9 @@ internal sealed class Destination(BackendEndpoint endpoint, EndpointHealth healt
 {
     public BackendEndpoint Endpoint { get; } = endpoint;
 
-    public string Prefix { get; } = $"http://{endpoint}/";
+    public string HttpPrefix { get; } = $"http://{endpoint}/";
+
+    public string HttpsPrefix { get; } = $"https://{endpoint}/";
 
     public EndpointHealth Health { get; } = health;
 

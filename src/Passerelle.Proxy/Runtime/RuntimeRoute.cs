@@ -1,4 +1,5 @@
 using Passerelle.Model;
+using Passerelle.Proxy.Forwarding;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Passerelle.Proxy.Runtime;
@@ -20,7 +21,14 @@ internal sealed class RuntimeRoute
         // YARP's activity timeout resets on every read and write of an upgraded connection (WebSocket pings
         // included), so here it is an idle timeout: a long-lived WebSocket is never cut by the request timeout.
         UpgradeRequest = HttpRequest with { ActivityTimeout = rule.Settings.WebSocketIdleTimeout ?? options.WebSocketIdleTimeout };
+        Transformer = new BackendRequestTransformer(rule);
+        UsesHttps = rule.Settings.BackendProtocol == "https";
     }
+
+    public HttpTransformer Transformer { get; }
+
+    /// <summary>AGIC's backend-protocol https: the backend is reached over TLS.</summary>
+    public bool UsesHttps { get; }
 
     public RouteRule Rule { get; }
 
