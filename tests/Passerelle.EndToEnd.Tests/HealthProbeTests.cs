@@ -87,6 +87,13 @@ public sealed class HealthProbeTests
         Assert.Equal("unhealthy: GET http://ws.contoso.com/ -> 404", endpoints[$"{a}:8888"].GetProperty("applicationGateway").GetString());
         Assert.Equal("unhealthy: GET http://ws.contoso.com/ -> 426", endpoints[$"{b}:8888"].GetProperty("applicationGateway").GetString());
 
+        // The same for a person, as a page.
+        using var admin = new HttpClient();
+        var page = await admin.GetStringAsync($"{gateway.Admin}backend-health.html");
+        Assert.Contains("<h2>Service default/ws:80</h2>", page);
+        Assert.Contains($"<td>{a}:8888</td><td class=\"healthy\">healthy</td><td>websocket</td>", page);
+        Assert.Contains("Application Gateway: <b>would answer 502 Bad Gateway</b>", page);
+
         // Traffic flows to both third-party servers.
         for (var i = 0; i < 4; i++)
         {

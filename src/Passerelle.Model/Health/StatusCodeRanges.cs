@@ -18,7 +18,7 @@ public sealed class StatusCodeRanges : IEquatable<StatusCodeRanges>
     {
         foreach (var (from, to) in _ranges)
         {
-            if (status >= from && status < to)
+            if (status >= from && status <= to)
             {
                 return true;
             }
