@@ -46,6 +46,10 @@ internal static class DemoCommand
 
                 return await GatewayRunner.RunAsync(gatewayOptions, [folder], cancellationToken, host =>
                 {
+                    // Stop the replicas first: they close every chat socket with 1001 Going Away, and those closes
+                    // travel through the gateway, which then has no upgraded connection left to wait for.
+                    host.App.Lifetime.ApplicationStopping.Register(() =>
+                        Task.WhenAll(replicas.Select(r => r.StopAsync(CancellationToken.None))).Wait(TimeSpan.FromSeconds(10)));
                     PrintWelcome(host.HttpPort, host.AdminPort, folder);
                     return Task.CompletedTask;
                 });
