@@ -44,4 +44,15 @@ public sealed class ChatServerOptions
     /// instead of accepting any non-empty key like gorilla/websocket does (command line: <c>--strict-handshake</c>).
     /// </summary>
     public bool StrictHandshake { get; set; }
+
+    /// <summary>
+    /// A StackExchange.Redis configuration string (<c>host:port</c>, <c>host:port,password=...,ssl=true</c>, ...) whose
+    /// pub/sub carries the room between replicas, so that every replica given the same Redis and
+    /// <see cref="RedisChannel"/> serves one room (command line: <c>--redis host:port</c>). Empty: the room lives in
+    /// this replica's memory. While Redis is unreachable each replica goes on serving its own members.
+    /// </summary>
+    public string? Redis { get; set; }
+
+    /// <summary>The Redis channel the room's messages are published on; replicas on different channels are different rooms.</summary>
+    public string RedisChannel { get; set; } = "chat:room";
 }

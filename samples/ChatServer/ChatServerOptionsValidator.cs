@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace ChatServer;
 
@@ -36,8 +37,33 @@ internal sealed class ChatServerOptionsValidator : IValidateOptions<ChatServerOp
         RequirePositive(failures, nameof(options.PongTimeout), options.PongTimeout);
         RequirePositive(failures, nameof(options.WriteTimeout), options.WriteTimeout);
         RequirePositive(failures, nameof(options.CloseTimeout), options.CloseTimeout);
+        if (!string.IsNullOrWhiteSpace(options.Redis))
+        {
+            ValidateRedis(failures, options);
+        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateRedis(List<string> failures, ChatServerOptions options)
+    {
+        const string S = ChatServerOptions.SectionName;
+        try
+        {
+            if (ConfigurationOptions.Parse(options.Redis!).EndPoints.Count == 0)
+            {
+                failures.Add($"{S}:Redis names no server; expected host:port, optionally followed by ',password=...' and other StackExchange.Redis options.");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            // The value itself is not repeated: it may hold a password.
+            failures.Add($"{S}:Redis is not a StackExchange.Redis configuration string such as 'localhost:6379' or 'redis:6379,password=...': {e.Message}");
+        }
+        if (string.IsNullOrWhiteSpace(options.RedisChannel))
+        {
+            failures.Add($"{S}:RedisChannel must not be empty when {S}:Redis is set.");
+        }
     }
 
     private static void RequirePositive(List<string> failures, string key, TimeSpan value)

@@ -3,7 +3,8 @@ namespace ChatServer;
 /// <summary>
 /// Carries chat messages between the replicas serving one room. The hub publishes what its members say and
 /// delivers to its members whatever the backplane relays, its own messages included, so a pub/sub backplane
-/// (Redis, for instance) plugs in by implementing these two methods and nothing in the hub changes.
+/// plugs in by implementing these two methods and nothing in the hub changes: <see cref="LocalBackplane"/> for a
+/// replica alone, <see cref="InProcessRoom"/> for replicas in one process, <see cref="RedisBackplane"/> for replicas anywhere.
 /// </summary>
 internal interface IChatBackplane
 {

@@ -38,4 +38,22 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "[{Replica}] Shutdown did not wait for every member to leave")]
     public static partial void DrainTimedOut(ILogger logger, string replica);
+
+    [LoggerMessage(12, LogLevel.Information, "[{Replica}] The room is shared through Redis {Endpoints}, channel {Channel}")]
+    public static partial void RedisConnected(ILogger logger, string replica, string endpoints, string channel);
+
+    [LoggerMessage(13, LogLevel.Warning, "[{Replica}] Redis {Endpoints} is unreachable ({Reason}); serving this replica's members only until it can be reached")]
+    public static partial void RedisUnreachable(ILogger logger, string replica, string endpoints, string reason);
+
+    [LoggerMessage(14, LogLevel.Warning, "[{Replica}] Lost Redis {Endpoints} ({Reason}); serving this replica's members only until it is back")]
+    public static partial void RedisLost(ILogger logger, string replica, string endpoints, string reason);
+
+    [LoggerMessage(15, LogLevel.Information, "[{Replica}] Redis {Endpoints} is back; the room is shared again")]
+    public static partial void RedisRestored(ILogger logger, string replica, string endpoints);
+
+    [LoggerMessage(16, LogLevel.Error, "[{Replica}] The Redis backplane failed; serving this replica's members only until restarted")]
+    public static partial void RedisBackplaneFailed(ILogger logger, string replica, Exception exception);
+
+    [LoggerMessage(17, LogLevel.Debug, "[{Replica}] Ignored a message on the Redis channel that is neither from a replica nor UTF-8 text within {MaxMessageSize} bytes")]
+    public static partial void RedisMessageIgnored(ILogger logger, string replica, int maxMessageSize);
 }

@@ -1,16 +1,19 @@
 using System.Net.WebSockets;
 using ChatServer;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ChatServer.Tests;
 
 /// <summary>A replica on real Kestrel, bound to a free loopback port, run the way Program runs it.</summary>
 internal sealed class RunningChatServer : IAsyncDisposable
 {
-    private RunningChatServer(WebApplication app, Task run, Uri baseUri)
+    private RunningChatServer(WebApplication app, Task run, Uri baseUri, LogCapture logs)
     {
         App = app;
         Run = run;
+        Logs = logs;
         HttpUri = baseUri;
         WebSocketUri = new UriBuilder(baseUri) { Scheme = "ws", Path = "/ws" }.Uri;
     }
@@ -26,11 +29,30 @@ internal sealed class RunningChatServer : IAsyncDisposable
 
     public int Port => HttpUri.Port;
 
-    public static async Task<RunningChatServer> StartAsync(Action<ChatServerOptions>? configure = null, params string[] args)
+    /// <summary>What the replica logged at Warning and above, and the Redis backplane's information too.</summary>
+    public LogCapture Logs { get; }
+
+    public static Task<RunningChatServer> StartAsync(Action<ChatServerOptions>? configure = null, params string[] args) =>
+        StartCoreAsync(configure, room: null, args);
+
+    /// <summary>A replica sharing <paramref name="room"/> with the others started with it.</summary>
+    public static Task<RunningChatServer> StartInRoomAsync(InProcessRoom room, Action<ChatServerOptions>? configure = null) =>
+        StartCoreAsync(configure, room, []);
+
+    private static async Task<RunningChatServer> StartCoreAsync(Action<ChatServerOptions>? configure, InProcessRoom? room, string[] args)
     {
         var app = ChatServerApp.Build(
-            ["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", .. args],
-            configure);
+            [
+                "--urls", "http://127.0.0.1:0",
+                "--Logging:LogLevel:Default=Warning",
+                "--Logging:LogLevel:ChatServer.RedisBackplane=Information",
+                .. args,
+            ],
+            configure,
+            room);
+        // Added to the built application's factory, whose loggers pick it up, including those already created.
+        var logs = new LogCapture();
+        app.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         app.Lifetime.ApplicationStarted.Register(started.SetResult);
         var run = app.RunAsync();
@@ -38,7 +60,7 @@ internal sealed class RunningChatServer : IAsyncDisposable
         {
             await run; // surfaces the start-up failure
         }
-        return new RunningChatServer(app, run, new Uri(app.Urls.Single()));
+        return new RunningChatServer(app, run, new Uri(app.Urls.Single()), logs);
     }
 
     public async Task<ClientWebSocket> ConnectAsync(Action<ClientWebSocketOptions>? configure = null)

@@ -46,4 +46,23 @@ internal static class WebSocketExtensions
         {
         }
     }
+
+    /// <summary>Makes both sockets members of one room, possibly through two replicas, and reads the second one's arrival on the first.</summary>
+    public static async Task JoinedWithAsync(this WebSocket first, WebSocket second, CancellationToken cancellationToken)
+    {
+        await first.JoinedAsync("first", cancellationToken);
+        await second.JoinedAsync("second", cancellationToken);
+        Assert.StartsWith("second is here", await first.ReceiveTextAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// The message reaches the other socket and comes back to the sender as each one's next message, so that anything
+    /// left over from before, or a second copy of an earlier message, fails the test.
+    /// </summary>
+    public static async Task SaysToAsync(this WebSocket from, WebSocket to, string text, CancellationToken cancellationToken)
+    {
+        await from.SendTextAsync(text, cancellationToken);
+        Assert.Equal(text, await to.ReceiveTextAsync(cancellationToken));
+        Assert.Equal(text, await from.ReceiveTextAsync(cancellationToken));
+    }
 }

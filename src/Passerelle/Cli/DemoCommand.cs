@@ -28,6 +28,10 @@ internal static class DemoCommand
             var gatewayOptions = options.Bind(parse);
             var folder = WriteManifests();
             var replicas = new List<WebApplication>();
+
+            // The two replicas form one chat room, as they would through Redis in a cluster (deploy/websocket-app),
+            // with nothing to install.
+            var room = new InProcessRoom();
             try
             {
                 for (var i = 0; i < ReplicaAddresses.Length; i++)
@@ -39,7 +43,7 @@ internal static class DemoCommand
 
                         // The founding document's curl sends "Origin: http://localhost" with "Host: ws.contoso.com".
                         o.AllowedOrigins.Add("http://localhost");
-                    });
+                    }, room);
                     await app.StartAsync(cancellationToken);
                     replicas.Add(app);
                 }
