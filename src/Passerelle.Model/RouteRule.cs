@@ -40,14 +40,16 @@ public sealed record RouteRule(
 /// <summary>
 /// Per-route behaviour a user sets with annotations; null means the gateway-wide default. The backend ones are
 /// AGIC's: <see cref="BackendPathPrefix"/> replaces the matched part of the path, <see cref="BackendHostname"/>
-/// is the Host the backend sees, <see cref="BackendProtocol"/> is <c>http</c> or <c>https</c> to the backend.
+/// is the Host the backend sees, <see cref="BackendProtocol"/> is <c>http</c> or <c>https</c> to the backend,
+/// <see cref="DrainTimeout"/> is how long connections to a removed endpoint may continue.
 /// </summary>
 public sealed record RouteSettings(
     TimeSpan? RequestTimeout = null,
     TimeSpan? WebSocketIdleTimeout = null,
     string? BackendPathPrefix = null,
     string? BackendHostname = null,
-    string? BackendProtocol = null)
+    string? BackendProtocol = null,
+    TimeSpan? DrainTimeout = null)
 {
     public static readonly RouteSettings Default = new();
 }

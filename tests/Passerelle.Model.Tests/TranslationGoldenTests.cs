@@ -57,7 +57,7 @@ public sealed class TranslationGoldenTests
         var parsed = ManifestParser.Parse(File.ReadAllText(Path.Combine(FixtureFolder, name + ".yaml")), name + ".yaml");
         var model = GatewayTranslator.Translate(new ObjectSet(parsed.Objects));
         return "# diagnostics\n" + DiagnosticsText.Format(parsed.Diagnostics.Concat(model.Diagnostics).ToList())
-            + "# routes\n" + RoutingTableText.Format(model)
+            + "# routes\n" + RoutingTableText.Format(model) + RoutingTableText.FormatSettings(model)
             + "# probes\n" + ProbesText.Format(model);
     }
 

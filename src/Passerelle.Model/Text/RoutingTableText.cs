@@ -43,6 +43,50 @@ public static class RoutingTableText
         return text.ToString();
     }
 
+    /// <summary>One line per route whose annotations change how it is forwarded; empty when none does.</summary>
+    public static string FormatSettings(GatewayModel model)
+    {
+        var text = new StringBuilder();
+        foreach (var route in model.Routes.Append(model.DefaultRoute).OfType<RouteRule>().Where(r => r.Settings != RouteSettings.Default))
+        {
+            var s = route.Settings;
+            var parts = new List<string>();
+            if (s.RequestTimeout is { } request)
+            {
+                parts.Add($"request timeout {request.TotalSeconds:0.###}s");
+            }
+
+            if (s.WebSocketIdleTimeout is { } idle)
+            {
+                parts.Add($"websocket idle timeout {idle.TotalSeconds:0.###}s");
+            }
+
+            if (s.DrainTimeout is { } drain)
+            {
+                parts.Add($"connection draining {drain.TotalSeconds:0.###}s");
+            }
+
+            if (s.BackendPathPrefix is { } prefix)
+            {
+                parts.Add($"backend path prefix {prefix}");
+            }
+
+            if (s.BackendHostname is { } host)
+            {
+                parts.Add($"backend host {host}");
+            }
+
+            if (s.BackendProtocol is { } protocol)
+            {
+                parts.Add($"backend protocol {protocol}");
+            }
+
+            text.Append($"{(route.Host.Length == 0 ? "*" : route.Host)} {route.Path} ({route.Source}): {string.Join(", ", parts)}\n");
+        }
+
+        return text.ToString();
+    }
+
     private static string[] Row(GatewayModel model, RouteRule route, string host)
     {
         var pool = model.Pools[route.PoolKey];

@@ -13,6 +13,12 @@ public static class Annotations
     /// <summary>AGIC: seconds the gateway waits for a backend response (Application Gateway's request timeout).</summary>
     public const string RequestTimeout = "appgw.ingress.kubernetes.io/request-timeout";
 
+    /// <summary>AGIC: <c>"true"</c> drains connections to removed endpoints instead of cutting them.</summary>
+    public const string ConnectionDraining = "appgw.ingress.kubernetes.io/connection-draining";
+
+    /// <summary>AGIC: seconds the connections of a removed endpoint may continue (default 30).</summary>
+    public const string ConnectionDrainingTimeout = "appgw.ingress.kubernetes.io/connection-draining-timeout";
+
     /// <summary>How long an upgraded (WebSocket) connection may stay idle in both directions before it is closed.</summary>
     public const string WebSocketIdleTimeout = "passerelle.io/websocket-idle-timeout";
 

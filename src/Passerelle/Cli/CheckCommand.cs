@@ -25,6 +25,7 @@ internal static class CheckCommand
             Console.Out.Write(DiagnosticsText.Format(diagnostics));
             Console.Out.WriteLine();
             Console.Out.Write(RoutingTableText.Format(model));
+            Console.Out.Write(RoutingTableText.FormatSettings(model));
             Console.Out.WriteLine();
             Console.Out.Write("Health probes:\n" + ProbesText.Format(model));
             return diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? 1 : 0;
