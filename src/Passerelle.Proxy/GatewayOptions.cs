@@ -44,6 +44,25 @@ public sealed class GatewayOptions
     /// </summary>
     public int MaxConnectAttempts { get; set; } = 3;
 
+    /// <summary>
+    /// How long WebSockets to an endpoint that left its Service (removed, not ready, terminating) may continue
+    /// before the gateway closes them politely (Close 1001 to the client and the backend). Default 30 s, the
+    /// Kubernetes default termination grace period; AGIC's connection-draining annotations override it per Ingress.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The window over which the gateway spreads the Close frames of many WebSockets (at a drain's end, or at
+    /// shutdown), so that their clients do not all reconnect in the same instant. Default 5 s.
+    /// </summary>
+    public TimeSpan CloseSpread { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// On SIGTERM, how long the gateway takes at most to stop: /readyz answers 503, new connections are refused,
+    /// open WebSockets get Close 1001 spread over half this time, in-flight HTTP requests finish. Default 15 s.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Health probing: the default probe mode and probing limits.</summary>
     public HealthOptions Health { get; set; } = new();
 
@@ -79,6 +98,21 @@ public sealed class GatewayOptions
         if (ConnectTimeout <= TimeSpan.Zero)
         {
             errors.Add("--connect-timeout must be positive");
+        }
+
+        if (DrainTimeout < TimeSpan.Zero)
+        {
+            errors.Add("--drain-timeout must not be negative");
+        }
+
+        if (CloseSpread < TimeSpan.Zero)
+        {
+            errors.Add("--close-spread must not be negative");
+        }
+
+        if (ShutdownTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("--shutdown-timeout must be positive");
         }
 
         if (MaxConnectAttempts < 1)

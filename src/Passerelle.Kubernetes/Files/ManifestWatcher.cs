@@ -45,8 +45,11 @@ public sealed class ManifestWatcher : IDisposable
     /// <summary>How often file sizes and times are compared as a fallback for lost notifications. Default 2 s.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long to wait after a first notification for the rest of a burst. Default 50 ms.</summary>
-    public TimeSpan Settle { get; init; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>
+    /// How long to wait after a first notification for the rest of a burst. Default 10 ms: an editor's save or
+    /// an atomic rename is one or two events, and endpoint changes must reach routing within 100 ms.
+    /// </summary>
+    public TimeSpan Settle { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Completes when something may have changed; the caller then reloads.</summary>
     public async Task WaitForChangeAsync(CancellationToken cancellationToken)

@@ -54,6 +54,18 @@ internal sealed class CommonOptions
         "How long to wait for a TCP connection to a backend before trying another endpoint.",
         Defaults.ConnectTimeout);
 
+    public Option<TimeSpan> DrainTimeout { get; } = Duration("--drain-timeout",
+        "How long WebSockets to an endpoint that left its Service may continue before the gateway closes them with 1001.",
+        Defaults.DrainTimeout);
+
+    public Option<TimeSpan> CloseSpread { get; } = Duration("--close-spread",
+        "Window over which the Close frames of many WebSockets are spread, so clients do not reconnect all at once.",
+        Defaults.CloseSpread);
+
+    public Option<TimeSpan> ShutdownTimeout { get; } = Duration("--shutdown-timeout",
+        "On SIGTERM: the longest the gateway takes to close its WebSockets politely, finish requests and stop.",
+        Defaults.ShutdownTimeout);
+
     public Option<ProbeMode> HealthProbeMode { get; } = new("--health-probe-mode")
     {
         Description = "Probe mode of backends whose Ingress sets no passerelle.io/health-probe-mode: auto (HTTP probe, then a " +
@@ -93,6 +105,9 @@ internal sealed class CommonOptions
         command.Options.Add(WebSocketIdleTimeout);
         command.Options.Add(ConnectTimeout);
         command.Options.Add(HealthProbeMode);
+        command.Options.Add(DrainTimeout);
+        command.Options.Add(CloseSpread);
+        command.Options.Add(ShutdownTimeout);
     }
 
     public GatewayOptions Bind(ParseResult parse) => new()
@@ -105,6 +120,9 @@ internal sealed class CommonOptions
         WebSocketIdleTimeout = parse.GetValue(WebSocketIdleTimeout),
         ConnectTimeout = parse.GetValue(ConnectTimeout),
         Health = new HealthOptions { DefaultMode = parse.GetValue(HealthProbeMode) },
+        DrainTimeout = parse.GetValue(DrainTimeout),
+        CloseSpread = parse.GetValue(CloseSpread),
+        ShutdownTimeout = parse.GetValue(ShutdownTimeout),
     };
 
     private static Option<TimeSpan> Duration(string name, string description, TimeSpan defaultValue) => new(name)
