@@ -71,6 +71,73 @@ public sealed class LiveChangeTests
     }
 
     [Fact]
+    public async Task AThousandOpenWebSocketsAllStillEchoAfterFiftyChanges()
+    {
+        await using var podA = await TestBackend.StartAsync("pod-a");
+        await using var podB = await TestBackend.StartAsync("pod-b");
+        await using var podC = await TestBackend.StartAsync("pod-c");
+        await using var other = await TestBackend.StartAsync("other");
+        await using var gateway = await GatewayUnderTest.StartAsync(new Dictionary<string, string>
+        {
+            ["service.yaml"] = Manifests.Service("web", [podA.EndPoint, podB.EndPoint]),
+            ["ingress.yaml"] = Manifests.Ingress("web", "ws.contoso.com", "web"),
+        });
+
+        var sockets = new ClientWebSocket[1000];
+        for (var batch = 0; batch < sockets.Length; batch += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(batch, 50).Select(async i =>
+            {
+                sockets[i] = await WebSockets.ConnectAsync(gateway.Http, host: "ws.contoso.com");
+                Assert.StartsWith("hello from pod-", await sockets[i].ReceiveTextAsync());
+            }));
+        }
+
+        Assert.Equal(1000, podA.WebSocketsAccepted + podB.WebSocketsAccepted);
+
+        // Fifty changes of every kind users make while traffic flows; none touches pod-a or pod-b.
+        for (var change = 0; change < 50; change++)
+        {
+            switch (change % 5)
+            {
+                case 0:
+                    await gateway.WriteAsync("other.yaml", Manifests.Service("other", [other.EndPoint]) + "---\n"
+                        + Manifests.Ingress("other", $"other{change}.contoso.com", "other"));
+                    break;
+                case 1:
+                    await gateway.WriteAsync("ingress.yaml", Manifests.Ingress("web", "ws.contoso.com", "web",
+                        annotations: new Dictionary<string, string> { ["appgw.ingress.kubernetes.io/request-timeout"] = $"{30 + change}" }));
+                    break;
+                case 2:
+                    await gateway.WriteAsync("service.yaml", Manifests.Service("web", [podA.EndPoint, podB.EndPoint, podC.EndPoint]));
+                    break;
+                case 3:
+                    await gateway.WriteAsync("service.yaml", Manifests.Service("web", [podA.EndPoint, podB.EndPoint]));
+                    break;
+                default:
+                    // The same bytes again: nothing to apply.
+                    await gateway.WriteAsync("service.yaml", Manifests.Service("web", [podA.EndPoint, podB.EndPoint]), expectNewGeneration: false);
+                    break;
+            }
+        }
+
+        for (var batch = 0; batch < sockets.Length; batch += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(batch, 50).Select(async i =>
+            {
+                Assert.Equal(WebSocketState.Open, sockets[i].State);
+                Assert.Equal($"after fifty changes {i}", await sockets[i].EchoAsync($"after fifty changes {i}"));
+            }));
+        }
+
+        foreach (var socket in sockets)
+        {
+            socket.Abort();
+            socket.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task AnInFlightRequestFinishesAcrossAChange()
     {
         await using var pod = await TestBackend.StartAsync("pod-a");
