@@ -10,7 +10,8 @@ namespace Passerelle.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
 /// A real Kestrel server standing in for one pod: <c>/whoami</c> answers its name, <c>/headers</c> the request
-/// line and headers it received, <c>/slow</c> answers after 10 s, <c>/health</c> 200, and <c>/ws</c> is a
+/// line and headers it received, <c>/slow</c> answers after 10 s, <c>/delay/MS</c> after MS milliseconds,
+/// <c>/health</c> 200, and <c>/ws</c> is a
 /// WebSocket that greets with the pod's name and then echoes every message.
 /// </summary>
 internal sealed class TestBackend : IAsyncDisposable
@@ -48,6 +49,11 @@ internal sealed class TestBackend : IAsyncDisposable
         {
             await Task.Delay(TimeSpan.FromSeconds(10), ct);
             return "late";
+        });
+        app.Map("/delay/{ms:int}", async (int ms, CancellationToken ct) =>
+        {
+            await Task.Delay(ms, ct);
+            return $"{name} after {ms} ms";
         });
         app.Map("/headers", (HttpContext context) =>
         {
