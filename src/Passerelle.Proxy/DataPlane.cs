@@ -5,13 +5,17 @@ using Passerelle.Health;
 using Passerelle.Proxy.Forwarding;
 using Passerelle.Proxy.Listeners;
 using Passerelle.Proxy.Runtime;
+using Passerelle.Proxy.Tunnels;
 
 namespace Passerelle.Proxy;
 
 /// <summary>The data plane's whole public surface: its services, its listener, and its request handler.</summary>
 public static class DataPlane
 {
-    /// <summary>Registers the health monitor, the snapshot holder, the backend client and the forwarder.</summary>
+    /// <summary>
+    /// Registers the health monitor, the snapshot holder, the backend client, the forwarder and the registry of
+    /// proxied WebSockets (<see cref="UpgradedConnections"/>).
+    /// </summary>
     public static IServiceCollection AddPasserelleDataPlane(this IServiceCollection services, GatewayOptions options)
     {
         services.AddSingleton(options);
@@ -19,6 +23,7 @@ public static class DataPlane
         services.AddSingleton<HealthMonitor>();
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton<BackendClient>();
+        services.AddSingleton<UpgradedConnections>();
         services.AddSingleton<GatewayForwarder>();
         services.AddHttpForwarder();
         return services;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Passerelle.Proxy.Tunnels;
 
 namespace Passerelle.Proxy.Forwarding;
 
@@ -12,7 +13,8 @@ public sealed class BackendClient : IDisposable
 {
     public BackendClient(GatewayOptions options)
     {
-        Invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        // TunnelHandler gives the forwarder the backend's side of a WebSocket wrapped, so the gateway can close it.
+        Invoker = new HttpMessageInvoker(new TunnelHandler(new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -25,7 +27,7 @@ public sealed class BackendClient : IDisposable
             // backend-protocol https: pods are reached by IP, with certificates that rarely name it, so the link is
             // encrypted but not authenticated. Validation against a trusted root comes with TLS support.
             SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
-        });
+        }));
     }
 
     internal HttpMessageInvoker Invoker { get; }

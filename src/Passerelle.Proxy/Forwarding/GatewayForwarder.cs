@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Passerelle.Proxy.Runtime;
+using Passerelle.Proxy.Tunnels;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Passerelle.Proxy.Forwarding;
@@ -19,14 +20,17 @@ internal sealed partial class GatewayForwarder
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _client;
     private readonly GatewayOptions _options;
+    private readonly UpgradedConnections _tunnels;
     private readonly ILogger _logger;
 
-    public GatewayForwarder(SnapshotHolder snapshots, IHttpForwarder forwarder, BackendClient client, GatewayOptions options, ILogger<GatewayForwarder> logger)
+    public GatewayForwarder(SnapshotHolder snapshots, IHttpForwarder forwarder, BackendClient client, GatewayOptions options, UpgradedConnections tunnels,
+        ILogger<GatewayForwarder> logger)
     {
         _snapshots = snapshots;
         _forwarder = forwarder;
         _client = client.Invoker;
         _options = options;
+        _tunnels = tunnels;
         _logger = logger;
     }
 
@@ -43,6 +47,7 @@ internal sealed partial class GatewayForwarder
         var service = pool.Model.Service.ToString();
         var isUpgrade = context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
             || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true;
+        var isWebSocket = isUpgrade && WebSocketTunnel.IsWebSocketRequest(context);
         var canRetryAfterSending = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false;
         var config = isUpgrade ? route.UpgradeRequest : route.HttpRequest;
         var tried = new List<Destination>(2);
@@ -52,7 +57,11 @@ internal sealed partial class GatewayForwarder
         {
             tried.Add(destination);
             var prefix = route.UsesHttps ? destination.HttpsPrefix : destination.HttpPrefix;
-            var error = await _forwarder.SendAsync(context, prefix, _client, config, route.Transformer);
+
+            // A WebSocket is forwarded as a tunnel that the gateway can close politely (UpgradedConnections).
+            var error = isWebSocket
+                ? await _tunnels.ForwardAsync(_forwarder, context, prefix, _client, config, route.Transformer, destination.ToString(), service)
+                : await _forwarder.SendAsync(context, prefix, _client, config, route.Transformer);
             if (error == ForwarderError.None)
             {
                 return;

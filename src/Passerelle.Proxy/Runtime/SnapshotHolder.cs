@@ -1,5 +1,7 @@
 using Passerelle.Health;
+using System.Net.WebSockets;
 using Passerelle.Model;
+using Passerelle.Proxy.Tunnels;
 
 namespace Passerelle.Proxy.Runtime;
 
@@ -11,15 +13,21 @@ public sealed class SnapshotHolder
 {
     private readonly GatewayOptions _options;
     private readonly HealthMonitor _health;
+    private readonly EndpointDrainer _drainer;
     private readonly object _writeLock = new();
     private RuntimeSnapshot _current;
 
-    public SnapshotHolder(GatewayOptions options, HealthMonitor health)
+    public SnapshotHolder(GatewayOptions options, HealthMonitor health, UpgradedConnections connections)
     {
         _options = options;
         _health = health;
         _current = RuntimeSnapshot.Empty(health);
+        _drainer = new EndpointDrainer(options, (endpoint, after, cancellationToken) =>
+            connections.CloseAsync(endpoint, WebSocketCloseStatus.EndpointUnavailable, after, options.CloseSpread, cancellationToken));
     }
+
+    /// <summary>Endpoints that left service and whose WebSockets are being drained.</summary>
+    public IReadOnlyCollection<string> Draining => _drainer.Draining;
 
     public GatewayModel Model => Volatile.Read(ref _current).Model;
 
@@ -35,10 +43,12 @@ public sealed class SnapshotHolder
         long generation;
         lock (_writeLock)
         {
-            var next = RuntimeSnapshot.Create(model, _options, _health, _current);
+            var previous = _current;
+            var next = RuntimeSnapshot.Create(model, _options, _health, previous);
             Volatile.Write(ref _current, next);
             generation = next.Generation;
             _health.Reconcile(model);
+            _drainer.Apply(previous.Model, model);
         }
 
         return generation;

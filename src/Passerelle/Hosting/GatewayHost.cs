@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.WebSockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
@@ -11,6 +12,7 @@ using Passerelle.Health;
 using Passerelle.Kubernetes.Files;
 using Passerelle.Proxy;
 using Passerelle.Proxy.Runtime;
+using Passerelle.Proxy.Tunnels;
 
 namespace Passerelle.Hosting;
 
@@ -67,6 +69,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
 
         builder.Services.AddPasserelleDataPlane(options);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
         builder.Services.AddSingleton(new ManifestFiles(manifestPaths));
         builder.Services.AddSingleton<ConfigurationLoop>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigurationLoop>());
@@ -98,6 +101,13 @@ internal sealed class GatewayHost : IAsyncDisposable
         var admin = new AdminEndpoints(app.Services.GetRequiredService<SnapshotHolder>(), app.Services.GetRequiredService<ConfigurationLoop>(),
             app.Services.GetRequiredService<HealthMonitor>(), app.Lifetime);
         app.Run(context => IsAdmin(context) ? admin.HandleAsync(context) : forwarder(context));
+
+        // SIGTERM: /readyz already answers 503 (it watches ApplicationStopping); every WebSocket gets a polite
+        // Close 1001, spread so clients do not reconnect elsewhere all at once, while Kestrel stops accepting and
+        // waits for in-flight requests, the WebSockets among them, up to the shutdown timeout.
+        var connections = app.Services.GetRequiredService<UpgradedConnections>();
+        var spread = options.CloseSpread < options.ShutdownTimeout / 2 ? options.CloseSpread : options.ShutdownTimeout / 2;
+        app.Lifetime.ApplicationStopping.Register(() => _ = connections.CloseAllAsync(WebSocketCloseStatus.EndpointUnavailable, spread));
         return host;
     }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs a Passerelle benchmark (bench/README.md): builds the gateway and the harness in Release, runs the mode,
+# writes bench/results/YYYY-MM-DD-MODE.md and prints its table.
+#   bench/run.sh                         # propagation, 50 changes
+#   bench/run.sh propagation --changes 200
+# Exit code: 0 measured and the promise held, 3 measured and the promise did not hold, other: could not measure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-propagation}"
+[ $# -gt 0 ] && shift
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+mkdir -p bench/results/tmp
+build_log=bench/results/tmp/build.log
+echo "bench: building src/Passerelle and bench/Passerelle.Bench (Release; log in $build_log)" >&2
+if ! { dotnet build -c Release src/Passerelle && dotnet build -c Release bench/Passerelle.Bench; } >"$build_log" 2>&1; then
+  tail -n 30 "$build_log" >&2
+  echo "bench: build failed" >&2
+  exit 2
+fi
+
+echo "bench: running $mode" >&2
+exec dotnet bench/Passerelle.Bench/bin/Release/net10.0/Passerelle.Bench.dll "$mode" \
+  --gateway src/Passerelle/bin/Release/net10.0/passerelle.dll --results bench/results "$@"

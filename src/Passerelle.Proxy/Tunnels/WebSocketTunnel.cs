@@ -1,0 +1,194 @@
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Passerelle.Proxy.Tunnels;
+
+/// <summary>
+/// One proxied WebSocket: the client's side and the backend's side of the upgraded connection, each a
+/// <see cref="TunnelStream"/>, and the request that carries them, so that the gateway can end it politely with
+/// <see cref="CloseAsync"/> instead of dropping it. It is registered with <see cref="UpgradedConnections"/> once
+/// both sides are upgraded, and unregistered when the forwarder is done with it.
+/// </summary>
+internal sealed class WebSocketTunnel
+{
+    private readonly UpgradedConnections _registry;
+    private readonly ILogger _logger;
+    private readonly object _lock = new();
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private HttpContext? _context;
+    private TunnelStream? _client;
+    private TunnelStream? _backend;
+    private bool _registered;
+    private Task? _closing;
+
+    public WebSocketTunnel(UpgradedConnections registry, HttpContext context, string endpoint, string service, ILogger logger)
+    {
+        _registry = registry;
+        _context = context;
+        Endpoint = endpoint;
+        Service = service;
+        _logger = logger;
+    }
+
+    /// <summary>The backend endpoint, as <c>address:port</c>.</summary>
+    public string Endpoint { get; }
+
+    /// <summary>The Service the endpoint was picked from, for logs.</summary>
+    public string Service { get; }
+
+    /// <summary>Completes when the forwarder is done with the connection, however it ended.</summary>
+    public Task Completion => _ended.Task;
+
+    /// <summary>The client's side, once upgraded: the backend's frames are written into it.</summary>
+    internal TunnelStream? ClientSide => _client;
+
+    /// <summary>The backend's side, once upgraded: the client's frames are written into it.</summary>
+    internal TunnelStream? BackendSide => _backend;
+
+    /// <summary>True for an HTTP/1.1 <c>Upgrade: websocket</c> or an RFC 8441 extended CONNECT for <c>websocket</c>.</summary>
+    public static bool IsWebSocketRequest(HttpContext context)
+    {
+        var connect = context.Features.Get<IHttpExtendedConnectFeature>();
+        if (connect?.IsExtendedConnect == true)
+        {
+            return string.Equals(connect.Protocol, "websocket", StringComparison.OrdinalIgnoreCase);
+        }
+
+        return context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true &&
+            string.Equals(context.Request.Headers.Upgrade.ToString(), "websocket", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Sends a Close frame with <paramref name="status"/> and <paramref name="reason"/> to both the client and
+    /// the backend, each between two frames of its direction, then gives the connection <paramref name="grace"/>
+    /// (counted from the call) to end on its own: the peers answer the Close and the backend, a server, closes
+    /// TCP. What is still open then is aborted, as is a connection where a Close could not be sent in that time
+    /// (a frame that never ends). Cancelling <paramref name="cancellationToken"/> aborts at once. Only the first
+    /// call closes; later ones return the same task.
+    /// </summary>
+    public Task CloseAsync(WebSocketCloseStatus status, string reason, TimeSpan grace, CancellationToken cancellationToken = default)
+    {
+        CloseFrame.EnsureSendable(status);
+        ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero);
+        lock (_lock)
+        {
+            return _closing ??= CloseCoreAsync(status, reason, grace, cancellationToken);
+        }
+    }
+
+    private async Task CloseCoreAsync(WebSocketCloseStatus status, string reason, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        await Task.Yield(); // the caller may hold locks or be starting many closes in a row
+        var client = _client;
+        var backend = _backend;
+        if (Completion.IsCompleted || client is null || backend is null)
+        {
+            return;
+        }
+
+        UpgradedConnections.Log.TunnelClosing(_logger, Endpoint, Service, (int)status, reason);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(grace);
+        string why;
+        try
+        {
+            var toClient = client.SendCloseAsync(status, reason, deadline.Token);
+            var toBackend = backend.SendCloseAsync(status, reason, deadline.Token);
+            var sent = await Task.WhenAll(toClient, toBackend).ConfigureAwait(false);
+            if (sent[0] && sent[1])
+            {
+                await Completion.WaitAsync(deadline.Token).ConfigureAwait(false);
+                return;
+            }
+
+            why = cancellationToken.IsCancellationRequested
+                ? "the close was cancelled"
+                : $"the Close could not be sent to the {(sent[0] ? "backend" : "client")} " +
+                  (deadline.IsCancellationRequested ? $"within {grace.TotalSeconds:0.###} s (no frame boundary)" : "(connection broken)");
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            why = cancellationToken.IsCancellationRequested
+                ? "the close was cancelled"
+                : $"the connection did not end within {grace.TotalSeconds:0.###} s of the Close";
+        }
+
+        if (!Completion.IsCompleted)
+        {
+            UpgradedConnections.Log.TunnelCloseAborted(_logger, Endpoint, Service, why);
+            Abort();
+        }
+    }
+
+    /// <summary>Wraps the client's upgraded stream; called by the upgrade feature once the 101 (or 200) is sent.</summary>
+    internal Stream AttachClient(Stream upgraded)
+    {
+        var side = new TunnelStream(upgraded, towardsServer: false);
+        lock (_lock)
+        {
+            _client = side;
+        }
+
+        RegisterIfUpgraded();
+        return side;
+    }
+
+    /// <summary>Wraps the backend's upgraded stream; called when the forwarder reads the 101 response's content.</summary>
+    internal Stream AttachBackend(Stream upgraded)
+    {
+        var side = new TunnelStream(upgraded, towardsServer: true);
+        lock (_lock)
+        {
+            _backend = side;
+        }
+
+        RegisterIfUpgraded();
+        return side;
+    }
+
+    /// <summary>The forwarder is done: unregister, and forget the request, which may be reused from now on.</summary>
+    internal void End()
+    {
+        bool registered;
+        lock (_lock)
+        {
+            registered = _registered;
+            _registered = false;
+            _context = null;
+        }
+
+        if (registered)
+        {
+            _registry.Unregister(this);
+        }
+
+        _ended.TrySetResult();
+    }
+
+    private void RegisterIfUpgraded()
+    {
+        lock (_lock)
+        {
+            if (_client is null || _backend is null || _registered || _context is null)
+            {
+                return;
+            }
+
+            _registered = true;
+        }
+
+        _registry.Register(this);
+    }
+
+    private void Abort()
+    {
+        // Under the lock, so that a request the forwarder has just finished with (and that Kestrel may reuse for
+        // another stream) is never aborted.
+        lock (_lock)
+        {
+            _context?.Abort();
+        }
+    }
+}
