@@ -18,6 +18,7 @@ internal sealed class TestBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _webSockets;
+    private int _delayed;
 
     private TestBackend(WebApplication app, string name, IPEndPoint endpoint)
     {
@@ -31,6 +32,9 @@ internal sealed class TestBackend : IAsyncDisposable
     public IPEndPoint EndPoint { get; }
 
     public int WebSocketsAccepted => Volatile.Read(ref _webSockets);
+
+    /// <summary>Requests to <c>/delay/MS</c> that have arrived, answered or not.</summary>
+    public int DelayedRequests => Volatile.Read(ref _delayed);
 
     /// <summary>Starts a pod on its own loopback address; all pods use the same port, as pods of a Deployment do.</summary>
     public static async Task<TestBackend> StartAsync(string name, IPAddress? address = null, int port = 8888)
@@ -52,6 +56,7 @@ internal sealed class TestBackend : IAsyncDisposable
         });
         app.Map("/delay/{ms:int}", async (int ms, CancellationToken ct) =>
         {
+            Interlocked.Increment(ref backend._delayed);
             await Task.Delay(ms, ct);
             return $"{name} after {ms} ms";
         });
