@@ -117,7 +117,7 @@ internal static class PropagationMode
                 var staged = Path.Combine(staging, "endpointslice.yaml");
                 await File.WriteAllTextAsync(staged, SliceYaml(target.EndPoint), cancellationToken);
                 // t0 is taken just before the rename, not after: the gateway wakes on the rename's inotify event while the
-                // call returns, and on a busy 2-core machine the call was seen to return up to 7 ms later. From before, a
+                // call returns, and on a busy 2-core machine the call was seen to return tens of ms later. From before, a
                 // sample is an upper bound; the CSV keeps the call's duration (move_ms) for the lower bound.
                 var t0Clock = DateTime.Now; // the gateway's log times are local wall-clock times
                 var t0 = Stopwatch.GetTimestamp();
@@ -197,7 +197,7 @@ internal static class PropagationMode
         text.AppendLine("# Endpoint-propagation latency (manifest mode)");
         text.AppendLine();
         text.AppendLine("The EndpointSlice of Service `web` is rewritten atomically (written aside, renamed over) to list only the other pod;");
-        text.AppendLine("the time measured runs from the rename to the first `GET /whoami` answered by the new pod through the gateway,");
+        text.AppendLine("the time measured runs from just before the rename to the first `GET /whoami` answered by the new pod through the gateway,");
         text.AppendLine("polled in a tight loop on one keep-alive connection. Promise: p99 ≤ 100 ms. Made by `bench/run.sh propagation`.");
         text.AppendLine();
         text.AppendLine("## Machine");
