@@ -48,7 +48,7 @@ internal sealed class HttpProbe : IDisposable
         }
         catch (HttpRequestException e)
         {
-            return new ProbeResult(false, ProbeMode.Http, $"{what} -> {ProbeTargets.Describe(e)}",
+            return new ProbeResult(false, ProbeMode.Http, $"{what} -> {ConnectionErrors.Describe(e)}",
                 Stopwatch.GetElapsedTime(started), DateTimeOffset.UtcNow);
         }
     }

@@ -29,7 +29,7 @@ internal static class TcpProbe
         }
         catch (SocketException e)
         {
-            return new ProbeResult(false, ProbeMode.Tcp, $"{what} -> {ProbeTargets.Describe(e)}", Stopwatch.GetElapsedTime(started), DateTimeOffset.UtcNow);
+            return new ProbeResult(false, ProbeMode.Tcp, $"{what} -> {ConnectionErrors.Describe(e)}", Stopwatch.GetElapsedTime(started), DateTimeOffset.UtcNow);
         }
     }
 }

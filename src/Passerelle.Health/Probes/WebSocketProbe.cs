@@ -51,7 +51,7 @@ internal sealed class WebSocketProbe : IDisposable
         catch (WebSocketException e)
         {
             var status = (int)socket.HttpStatusCode;
-            var description = status != 0 ? $"{what} -> {status}" : $"{what} -> {ProbeTargets.Describe(e)}";
+            var description = status != 0 ? $"{what} -> {status}" : $"{what} -> {ConnectionErrors.Describe(e)}";
             return new ProbeResult(false, ProbeMode.WebSocket, description, Stopwatch.GetElapsedTime(started), DateTimeOffset.UtcNow)
             {
                 StatusCode = status == 0 ? null : status,

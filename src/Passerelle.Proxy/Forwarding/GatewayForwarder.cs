@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Passerelle.Health;
 using Passerelle.Proxy.Runtime;
 using Passerelle.Proxy.Tunnels;
 using Yarp.ReverseProxy.Forwarder;
@@ -123,24 +124,7 @@ internal sealed partial class GatewayForwarder
         _ => false,
     };
 
-    private static string Describe(Exception? exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is SocketException socket)
-            {
-                return socket.SocketErrorCode switch
-                {
-                    SocketError.ConnectionRefused => "connection refused",
-                    SocketError.ConnectionReset => "connection reset",
-                    SocketError.TimedOut => "connection timed out",
-                    _ => socket.SocketErrorCode.ToString(),
-                };
-            }
-        }
-
-        return exception?.InnerException?.Message ?? exception?.Message ?? "no detail";
-    }
+    private static string Describe(Exception? exception) => ConnectionErrors.Describe(exception);
 
     private static partial class Log
     {
