@@ -31,6 +31,9 @@ internal struct FrameBoundaryTracker
     /// <summary>Whether the last frame whose header was read completely had its FIN bit set.</summary>
     public bool LastFin { readonly get; private set; }
 
+    /// <summary>True once the header of a Close frame (opcode 8) was read: this direction's sender is closing.</summary>
+    public bool SawClose { readonly get; private set; }
+
     /// <summary>Follows all of <paramref name="bytes"/>.</summary>
     public void Advance(ReadOnlySpan<byte> bytes) => Consume(bytes, stopAtBoundary: false);
 
@@ -99,6 +102,7 @@ internal struct FrameBoundaryTracker
             Frames++;
             LastOpcode = _first & 0x0F;
             LastFin = (_first & 0x80) != 0;
+            SawClose |= LastOpcode == 0x8;
         }
     }
 }

@@ -8,7 +8,8 @@ namespace Passerelle.Proxy.Tunnels;
 /// the backend's frames are written, or the backend's, into which the client's frames are written. Reads pass
 /// through untouched. Writes pass through too, while a <see cref="FrameBoundaryTracker"/> follows the frames
 /// they carry, so that <see cref="SendCloseAsync"/> can put a Close frame between two frames, never inside one.
-/// From the Close on, writes are discarded: a peer must receive nothing after a Close (RFC 6455 §5.5.1).
+/// From the Close on, writes are discarded: a peer must receive nothing after a Close (RFC 6455 §5.5.1). They
+/// are still followed, so that the Close the other peer answers with is noticed (<see cref="CloseSeen"/>).
 /// </summary>
 internal sealed class TunnelStream : Stream
 {
@@ -22,10 +23,13 @@ internal sealed class TunnelStream : Stream
     // tracker only ever read or changed under it.
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly object _stateLock = new();
+    private readonly TaskCompletionSource _closeSeen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _inputEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private FrameBoundaryTracker _frames;
     private volatile int _state;
     private byte[]? _closeFrame;
     private TaskCompletionSource<bool>? _closeWritten;
+    private volatile Func<Task?>? _lingerAtEnd;
 
     /// <param name="inner">The upgraded stream of one side.</param>
     /// <param name="towardsServer">
@@ -44,6 +48,24 @@ internal sealed class TunnelStream : Stream
 
     /// <summary>True once a Close was asked for, sent or not yet.</summary>
     public bool IsClosing => _state != Open;
+
+    /// <summary>True once the gateway's Close was written, or a Close of the peer stood for it.</summary>
+    public bool CloseSent => _closeWritten is { Task.IsCompletedSuccessfully: true } written && written.Task.Result;
+
+    /// <summary>Completes when a Close frame has been written through this side (or it is disposed).</summary>
+    public Task CloseSeen => _closeSeen.Task;
+
+    /// <summary>Completes when reading this side reached its end or failed (or it is disposed).</summary>
+    public Task InputEnded => _inputEnded.Task;
+
+    /// <summary>
+    /// When a read reaches the end of this side's input, the end is reported only once the task
+    /// <paramref name="until"/> returns (if any) has completed, or the read is cancelled. The gateway uses it to
+    /// keep a client's connection a little longer, for the client to answer the Close, although the backend has
+    /// already closed its own: Kestrel would otherwise close a socket with unread data (a client still sending),
+    /// which resets it (RST) and can make the client lose the Close frame still in its receive buffer.
+    /// </summary>
+    public void LingerAtEnd(Func<Task?> until) => _lingerAtEnd = until;
 
     public override bool CanRead => _inner.CanRead;
 
@@ -75,29 +97,51 @@ internal sealed class TunnelStream : Stream
 
     /// <summary>
     /// Writes a Close frame with <paramref name="status"/> and <paramref name="reason"/> as soon as the direction is
-    /// between two frames and no write is in progress: at once if it is, else at the end of the frame being
-    /// written (which the copy loop's next writes complete). Returns true once it is written, false if it could not
-    /// be before <paramref name="cancellationToken"/> fired, if the stream broke or was disposed first, or if this
-    /// side was already closing.
+    /// between two frames and no write is in progress: <see cref="RequestClose"/>, then <see cref="CompleteCloseAsync"/>.
     /// </summary>
-    public Task<bool> SendCloseAsync(WebSocketCloseStatus status, string reason, CancellationToken cancellationToken)
+    public Task<bool> SendCloseAsync(WebSocketCloseStatus status, string reason, CancellationToken cancellationToken) =>
+        RequestClose(status, reason) ? CompleteCloseAsync(cancellationToken) : Task.FromResult(false);
+
+    /// <summary>
+    /// Asks for a Close frame with <paramref name="status"/> and <paramref name="reason"/>, without writing
+    /// anything yet: from now on, what is written through this side stops at the next frame boundary, where the
+    /// Close goes. Whatever a peer sends after the Close was asked for therefore comes after it. Returns false if
+    /// this side was already closing.
+    /// </summary>
+    public bool RequestClose(WebSocketCloseStatus status, string reason)
     {
         var frame = CloseFrame.Build(status, reason, masked: TowardsServer);
-        TaskCompletionSource<bool> written;
         lock (_stateLock)
         {
             if (_state != Open)
             {
-                return Task.FromResult(false);
+                return false;
             }
 
-            written = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             _closeFrame = frame;
-            _closeWritten = written;
+            _closeWritten = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             _state = ClosePending;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Writes the Close asked for with <see cref="RequestClose"/> as soon as the direction is between two frames
+    /// and no write is in progress: at once if it is, else at the end of the frame being written (which the copy
+    /// loop's next writes complete). A Close that the peer behind this direction had already sent (a close
+    /// handshake it started) stands for the gateway's: no second one follows it. Returns true once the Close is
+    /// written (or stood for), false if it could not be before <paramref name="cancellationToken"/> fired, or if
+    /// the stream broke or was disposed first.
+    /// </summary>
+    public Task<bool> CompleteCloseAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<bool>? written;
+        lock (_stateLock)
+        {
+            written = _closeWritten;
         }
 
-        return SendPendingCloseAsync(written, cancellationToken);
+        return written is null ? Task.FromResult(false) : SendPendingCloseAsync(written, cancellationToken);
     }
 
     private async Task<bool> SendPendingCloseAsync(TaskCompletionSource<bool> written, CancellationToken cancellationToken)
@@ -136,11 +180,6 @@ internal sealed class TunnelStream : Stream
         try
         {
             var state = _state;
-            if (state == Closed)
-            {
-                return;
-            }
-
             var pass = Track(state, buffer.Span);
             if (pass > 0)
             {
@@ -151,6 +190,7 @@ internal sealed class TunnelStream : Stream
             if (_state == ClosePending && _frames.AtBoundary)
             {
                 await WriteCloseLockedAsync(cancellationToken).ConfigureAwait(false);
+                FollowDiscarded(buffer.Span[pass..]);
             }
         }
         finally
@@ -168,11 +208,6 @@ internal sealed class TunnelStream : Stream
         try
         {
             var state = _state;
-            if (state == Closed)
-            {
-                return;
-            }
-
             var pass = Track(state, buffer);
             if (pass > 0)
             {
@@ -182,6 +217,7 @@ internal sealed class TunnelStream : Stream
             if (_state == ClosePending && _frames.AtBoundary)
             {
                 WriteCloseLocked();
+                FollowDiscarded(buffer[pass..]);
             }
         }
         finally
@@ -218,15 +254,49 @@ internal sealed class TunnelStream : Stream
         }
     }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        _inner.ReadAsync(buffer, cancellationToken);
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        int read;
+        try
+        {
+            read = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _inputEnded.TrySetResult();
+            throw;
+        }
+
+        // A zero-byte read (the copy loop's wait for data) returns 0 without meaning the end.
+        if (read == 0 && !buffer.IsEmpty)
+        {
+            _inputEnded.TrySetResult();
+            if (_lingerAtEnd?.Invoke() is { } until)
+            {
+                await until.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return read;
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        _inner.ReadAsync(buffer, offset, count, cancellationToken);
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override int Read(Span<byte> buffer) => _inner.Read(buffer);
+    /// <summary>Synchronous reads pass through; they report the end of the input but never linger.</summary>
+    public override int Read(Span<byte> buffer)
+    {
+        var read = _inner.Read(buffer);
+        if (read == 0 && !buffer.IsEmpty)
+        {
+            _inputEnded.TrySetResult();
+        }
 
-    public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        return read;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
@@ -252,22 +322,52 @@ internal sealed class TunnelStream : Stream
 
     /// <summary>
     /// How many bytes of a write go to the peer, following the frames they carry: all of them while open; while
-    /// a Close is pending, those that end the current frame (none at a boundary), the rest being discarded.
+    /// a Close is pending, those that end the current frame (none at a boundary); none once closed.
     /// </summary>
     private int Track(int state, ReadOnlySpan<byte> buffer)
     {
-        if (state == Open)
+        switch (state)
         {
-            _frames.Advance(buffer);
-            return buffer.Length;
+            case Open:
+                _frames.Advance(buffer);
+                NoteClose();
+                return buffer.Length;
+            case ClosePending:
+                var pass = _frames.AdvanceToBoundary(buffer);
+                NoteClose();
+                return pass;
+            default:
+                FollowDiscarded(buffer);
+                return 0;
         }
+    }
 
-        return _frames.AdvanceToBoundary(buffer);
+    /// <summary>Bytes discarded after the Close are still followed, to notice the Close that answers it.</summary>
+    private void FollowDiscarded(ReadOnlySpan<byte> bytes)
+    {
+        if (!bytes.IsEmpty && !_frames.SawClose)
+        {
+            _frames.Advance(bytes);
+            NoteClose();
+        }
+    }
+
+    private void NoteClose()
+    {
+        if (_frames.SawClose)
+        {
+            _closeSeen.TrySetResult();
+        }
     }
 
     private async ValueTask WriteCloseLockedAsync(CancellationToken cancellationToken)
     {
         var written = _closeWritten!;
+        if (ClosedByPeer(written))
+        {
+            return;
+        }
+
         try
         {
             await _inner.WriteAsync(_closeFrame, cancellationToken).ConfigureAwait(false);
@@ -286,6 +386,11 @@ internal sealed class TunnelStream : Stream
     private void WriteCloseLocked()
     {
         var written = _closeWritten!;
+        if (ClosedByPeer(written))
+        {
+            return;
+        }
+
         try
         {
             _inner.Write(_closeFrame);
@@ -301,6 +406,19 @@ internal sealed class TunnelStream : Stream
         }
     }
 
+    /// <summary>At a boundary after the peer's own Close: this direction is closed already.</summary>
+    private bool ClosedByPeer(TaskCompletionSource<bool> written)
+    {
+        if (!_frames.SawClose)
+        {
+            return false;
+        }
+
+        _state = Closed;
+        written.TrySetResult(true);
+        return true;
+    }
+
     private void GiveUpClose()
     {
         TaskCompletionSource<bool>? pending;
@@ -311,5 +429,7 @@ internal sealed class TunnelStream : Stream
         }
 
         pending?.TrySetResult(false);
+        _closeSeen.TrySetResult();
+        _inputEnded.TrySetResult();
     }
 }

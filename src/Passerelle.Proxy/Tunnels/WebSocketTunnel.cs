@@ -13,6 +13,12 @@ namespace Passerelle.Proxy.Tunnels;
 /// </summary>
 internal sealed class WebSocketTunnel
 {
+    /// <summary>
+    /// How long the end of the backend's side is held back for the client to answer the Close. A client that
+    /// answers does so within a round trip; one that does not is not worth delaying a shutdown for.
+    /// </summary>
+    internal static readonly TimeSpan MaxClientAnswerWait = TimeSpan.FromSeconds(2);
+
     private readonly UpgradedConnections _registry;
     private readonly ILogger _logger;
     private readonly object _lock = new();
@@ -63,9 +69,11 @@ internal sealed class WebSocketTunnel
     /// <summary>
     /// Sends a Close frame with <paramref name="status"/> and <paramref name="reason"/> to both the client and
     /// the backend, each between two frames of its direction, then gives the connection <paramref name="grace"/>
-    /// (counted from the call) to end on its own: the peers answer the Close and the backend, a server, closes
-    /// TCP. What is still open then is aborted, as is a connection where a Close could not be sent in that time
-    /// (a frame that never ends). Cancelling <paramref name="cancellationToken"/> aborts at once. Only the first
+    /// (counted from the call) to end on its own: the peers answer the Close, the backend, a server, closes TCP,
+    /// and the gateway closes the client's connection once the client has answered (waiting at most
+    /// <see cref="MaxClientAnswerWait"/> after the backend's end for that). What is still open then is
+    /// aborted, as is a connection where a Close could not be sent in that time (a frame that never ends).
+    /// Cancelling <paramref name="cancellationToken"/> aborts at once. Only the first
     /// call closes; later ones return the same task.
     /// </summary>
     public Task CloseAsync(WebSocketCloseStatus status, string reason, TimeSpan grace, CancellationToken cancellationToken = default)
@@ -89,13 +97,23 @@ internal sealed class WebSocketTunnel
         }
 
         UpgradedConnections.Log.TunnelClosing(_logger, Endpoint, Service, (int)status, reason);
+
+        // The backend, a server, closes TCP once it has answered; the client's connection is then kept until the
+        // client has answered too, for a short while, so that a client still sending reads its Close in full.
+        var clientAnswered = Task.WhenAny(backend.CloseSeen, client.InputEnded);
+        var answerWait = grace < MaxClientAnswerWait ? grace : MaxClientAnswerWait;
+        backend.LingerAtEnd(() => client.CloseSent ? WaitAtMostAsync(clientAnswered, answerWait) : null);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(grace);
         string why;
         try
         {
-            var toClient = client.SendCloseAsync(status, reason, deadline.Token);
-            var toBackend = backend.SendCloseAsync(status, reason, deadline.Token);
+            // Both Closes are asked for before either is written, so that neither peer can answer its Close before
+            // the other has been sent its own: an answer always comes after the gateway's Close in its direction.
+            var clientRequested = client.RequestClose(status, reason);
+            var backendRequested = backend.RequestClose(status, reason);
+            var toClient = clientRequested ? client.CompleteCloseAsync(deadline.Token) : Task.FromResult(false);
+            var toBackend = backendRequested ? backend.CompleteCloseAsync(deadline.Token) : Task.FromResult(false);
             var sent = await Task.WhenAll(toClient, toBackend).ConfigureAwait(false);
             if (sent[0] && sent[1])
             {
@@ -119,6 +137,18 @@ internal sealed class WebSocketTunnel
         {
             UpgradedConnections.Log.TunnelCloseAborted(_logger, Endpoint, Service, why);
             Abort();
+        }
+    }
+
+    private static async Task WaitAtMostAsync(Task task, TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await task.WaitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
         }
     }
 

@@ -140,6 +140,7 @@ public sealed class FrameBoundaryTrackerTests
 
             Assert.Equal(expected.Opcode, tracker.LastOpcode);
             Assert.Equal(expected.Fin, tracker.LastFin);
+            Assert.Equal(expected.Opcode == Close, tracker.SawClose);
         }
 
         Assert.Equal(sequence.Length, tracker.Frames);

@@ -93,6 +93,53 @@ public sealed class TunnelStreamTests
     }
 
     [Fact]
+    public async Task ACloseAskedForGoesBeforeWhateverIsWrittenAfterEvenThePeersOwnClose()
+    {
+        // The gateway asks for both Closes before writing either: a client quick to answer its Close must not get
+        // its answer (1000) to the backend before the gateway's 1001.
+        var wire = new WireStream();
+        var side = new TunnelStream(wire, towardsServer: true);
+        await side.WriteAsync(Encode(Binary, Pattern(10), masked: true));
+        Assert.True(side.RequestClose(WebSocketCloseStatus.EndpointUnavailable, "going away"));
+        Assert.False(side.RequestClose(WebSocketCloseStatus.EndpointUnavailable, "twice"));
+        Assert.Single(Decode(wire.Written));
+
+        await side.WriteAsync(Encode(Close, [0x03, 0xE8], masked: true));
+        Assert.True(await side.CompleteCloseAsync(CancellationToken.None).WaitAsync(Deadline));
+        await side.CloseSeen.WaitAsync(Deadline);
+
+        var frames = Decode(wire.Written);
+        Assert.Equal([Binary, Close], frames.Select(f => f.Opcode));
+        Assert.Equal(1001, frames[1].CloseCode);
+        Assert.True(frames[1].Masked);
+    }
+
+    [Fact]
+    public async Task NoSecondCloseFollowsOneThePeerAlreadySent()
+    {
+        // The backend started a close handshake at the same moment: its Close, half written, stands for ours.
+        var wire = new WireStream();
+        var side = new TunnelStream(wire, towardsServer: false);
+        var peersClose = Encode(Close, [0x03, 0xE8, (byte)'b', (byte)'y', (byte)'e']);
+        await side.WriteAsync(peersClose.AsMemory(0, 3));
+        var close = side.SendCloseAsync(WebSocketCloseStatus.EndpointUnavailable, "going away", CancellationToken.None);
+        Assert.False(close.IsCompleted);
+        await side.WriteAsync(peersClose.AsMemory(3));
+        Assert.True(await close.WaitAsync(Deadline));
+        Assert.True(side.IsClosed);
+
+        var frame = Assert.Single(Decode(wire.Written));
+        Assert.Equal(1000, frame.CloseCode);
+
+        // Same with the peer's Close complete before the gateway's is asked for.
+        var other = new WireStream();
+        var masked = new TunnelStream(other, towardsServer: true);
+        await masked.WriteAsync(Encode(Close, [0x03, 0xE8], masked: true));
+        Assert.True(await masked.SendCloseAsync(WebSocketCloseStatus.EndpointUnavailable, "", CancellationToken.None).WaitAsync(Deadline));
+        Assert.Equal(1000, Assert.Single(Decode(other.Written)).CloseCode);
+    }
+
+    [Fact]
     public async Task TheCloseWaitsForAWriteInProgressEvenAtABoundary()
     {
         var wire = new WireStream();
@@ -218,6 +265,7 @@ public sealed class TunnelStreamTests
             if (close is null && received > 3 << 20)
             {
                 close = side.SendCloseAsync(WebSocketCloseStatus.EndpointUnavailable, "going away", stop.Token);
+                stop.CancelAfter(TimeSpan.FromSeconds(5)); // a corrupted stream would leave the receiver waiting
             }
         }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -69,40 +68,78 @@ public sealed class UpgradedConnectionsTests
     }
 
     [Fact]
-    public async Task TheDrainTimeoutCanBeCancelledAndThenNothingIsClosed()
+    public async Task TheDrainTimeoutCanBeCancelledAndThenNothingIsClosedAndNoTimerIsLeft()
     {
-        var connections = NewConnections();
+        var time = new ManualTimeProvider();
+        var connections = new UpgradedConnections(NullLogger<UpgradedConnections>.Instance, time);
         var tunnel = new FakeTunnel(connections, "10.0.0.1:8080");
         using var endpointBack = new CancellationTokenSource();
 
-        var closing = connections.CloseAsync("10.0.0.1:8080", WebSocketCloseStatus.EndpointUnavailable, TimeSpan.FromHours(1), TimeSpan.Zero, endpointBack.Token);
+        var closing = connections.CloseAsync("10.0.0.1:8080", WebSocketCloseStatus.EndpointUnavailable, TimeSpan.FromSeconds(30), TimeSpan.Zero, endpointBack.Token);
+        time.Advance(TimeSpan.FromSeconds(29));
         Assert.False(closing.IsCompleted);
+        Assert.Equal(1, time.ScheduledTimers);
         endpointBack.Cancel();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => closing.WaitAsync(Deadline));
+        Assert.Equal(0, time.ScheduledTimers);
+        time.Advance(TimeSpan.FromMinutes(1));
         Assert.Empty(tunnel.ClientWire.Written);
         Assert.Equal(1, connections.Count);
     }
 
     [Fact]
-    public async Task ClosesAreSpreadEvenlyAndTunnelsThatEndedMeanwhileAreSkipped()
+    public async Task AfterTheDrainTimeoutClosesAreSpreadEvenlyAndTunnelsThatEndedMeanwhileAreSkipped()
     {
-        var connections = NewConnections();
-        connections.CloseGrace = TimeSpan.FromMilliseconds(100);
+        var time = new ManualTimeProvider();
+        var connections = new UpgradedConnections(NullLogger<UpgradedConnections>.Instance, time) { CloseGrace = TimeSpan.FromMilliseconds(100) };
         var tunnels = Enumerable.Range(0, 5).Select(_ => new FakeTunnel(connections, "10.0.0.1:8080")).ToList();
-        var start = Stopwatch.GetTimestamp();
+        var closed = () => tunnels.Select(t => t.ClientWire.Written.Length > 0).ToArray();
 
-        var closing = connections.CloseAsync("10.0.0.1:8080", WebSocketCloseStatus.EndpointUnavailable, TimeSpan.Zero, TimeSpan.FromSeconds(1));
-        await WaitForAsync(() => tunnels[0].ClientWire.Written.Length > 0);
-        tunnels[4].Tunnel.End(); // its turn, at 0.8 s, has not come yet
+        // Drain timeout 30 s, then 5 closes over 1 s: at 0, 0.2, 0.4, 0.6 and 0.8 s.
+        var closing = connections.CloseAsync("10.0.0.1:8080", WebSocketCloseStatus.EndpointUnavailable, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1));
+        time.Advance(TimeSpan.FromSeconds(29.9));
+        Assert.Equal([false, false, false, false, false], closed());
+
+        time.Advance(TimeSpan.FromSeconds(0.1));
+        await WaitForAsync(() => closed()[0] && time.ScheduledTimers == 1);
+        Assert.Equal([true, false, false, false, false], closed());
+
+        time.Advance(TimeSpan.FromSeconds(0.19));
+        Assert.Equal([true, false, false, false, false], closed());
+        time.Advance(TimeSpan.FromSeconds(0.01));
+        await WaitForAsync(() => closed()[1] && time.ScheduledTimers == 1);
+        Assert.Equal([true, true, false, false, false], closed());
+
+        tunnels[4].Tunnel.End(); // it ends on its own before its turn
+        time.Advance(TimeSpan.FromSeconds(0.4)); // 0.6 s: two more are due at once
+        await WaitForAsync(() => closed()[3] && time.ScheduledTimers == 1);
+        Assert.Equal([true, true, true, true, false], closed());
+
+        time.Advance(TimeSpan.FromSeconds(0.2));
         await closing.WaitAsync(Deadline);
-
-        var offsets = tunnels.Take(4).Select(t => Stopwatch.GetElapsedTime(start, t.ClientWire.FirstWriteAt)).ToList();
-        Assert.True(offsets[0] < TimeSpan.FromMilliseconds(400), $"the first close went out at {offsets[0]}");
-        Assert.Equal(offsets.Order(), offsets);
-        Assert.True(offsets[3] - offsets[0] >= TimeSpan.FromMilliseconds(500), $"closes at {string.Join(", ", offsets)}");
-        Assert.Empty(tunnels[4].ClientWire.Written);
+        Assert.Equal([true, true, true, true, false], closed());
         Assert.False(tunnels[4].Aborted);
+        Assert.Equal(0, time.ScheduledTimers);
+    }
+
+    [Fact]
+    public async Task CancellingTheSpreadLeavesTheRestOpenAndFinishesTheClosesStarted()
+    {
+        var time = new ManualTimeProvider();
+        var connections = new UpgradedConnections(NullLogger<UpgradedConnections>.Instance, time) { CloseGrace = TimeSpan.FromMilliseconds(100) };
+        var tunnels = Enumerable.Range(0, 3).Select(_ => new FakeTunnel(connections, "10.0.0.1:8080")).ToList();
+        using var endpointBack = new CancellationTokenSource();
+
+        var closing = connections.CloseAsync("10.0.0.1:8080", WebSocketCloseStatus.EndpointUnavailable, TimeSpan.Zero, TimeSpan.FromSeconds(3), endpointBack.Token);
+        await WaitForAsync(() => tunnels[0].ClientWire.Written.Length > 0 && time.ScheduledTimers == 1);
+        endpointBack.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => closing.WaitAsync(Deadline));
+        Assert.True(tunnels[0].Aborted); // its close was started: it went on to its end (here, the grace)
+        Assert.Empty(tunnels[1].ClientWire.Written);
+        Assert.Empty(tunnels[2].ClientWire.Written);
+        Assert.Equal(0, time.ScheduledTimers);
     }
 
     [Fact]
@@ -123,6 +160,69 @@ public sealed class UpgradedConnectionsTests
             Assert.Equal(1012, close.CloseCode);
             Assert.Equal(UpgradedConnections.ShutdownReason, close.CloseReason);
         }
+    }
+
+    [Fact]
+    public async Task TheBackendsEndIsHeldBackUntilTheClientHasAnsweredTheClose()
+    {
+        // Reporting the backend's end makes the forwarder close the client's connection, which Kestrel resets if the
+        // client is still sending: the client could lose the Close. So the end waits for the client's answer.
+        var connections = NewConnections();
+        var tunnel = new FakeTunnel(connections, "10.0.0.1:8080");
+        var closing = tunnel.Tunnel.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "", TimeSpan.FromMinutes(1));
+        await WaitForAsync(() => tunnel.ClientWire.Written.Length > 0 && tunnel.BackendWire.Written.Length > 0);
+
+        var backend = tunnel.Tunnel.BackendSide!;
+        Assert.Equal(0, await backend.ReadAsync(Memory<byte>.Empty)); // a zero-byte read is not the end
+        var end = backend.ReadAsync(new byte[100]).AsTask(); // the backend has closed its side
+        Assert.False(end.IsCompleted);
+
+        // The client still sends a message, then its Close: both are discarded (the backend has its Close), the
+        // Close is noticed.
+        await backend.WriteAsync(Encode(Text, "late"u8, masked: true));
+        Assert.False(end.IsCompleted);
+        await backend.WriteAsync(Encode(Close, [0x03, 0xE8], masked: true));
+        Assert.Equal(0, await end.WaitAsync(Deadline));
+        Assert.Equal(1001, Assert.Single(Decode(tunnel.BackendWire.Written)).CloseCode);
+
+        tunnel.Tunnel.End();
+        await closing.WaitAsync(Deadline);
+        Assert.False(tunnel.Aborted);
+    }
+
+    [Fact]
+    public async Task TheBackendsEndIsHeldBackOnlyShortlyForAClientThatNeverAnswers()
+    {
+        var connections = NewConnections();
+        var tunnel = new FakeTunnel(connections, "10.0.0.1:8080");
+        var closing = tunnel.Tunnel.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "", TimeSpan.FromMinutes(1));
+        await WaitForAsync(() => tunnel.ClientWire.Written.Length > 0 && tunnel.BackendWire.Written.Length > 0);
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(0, await tunnel.Tunnel.BackendSide!.ReadAsync(new byte[100]).AsTask().WaitAsync(Deadline));
+        Assert.True(waited.Elapsed >= WebSocketTunnel.MaxClientAnswerWait - TimeSpan.FromMilliseconds(50), $"held back {waited.Elapsed}");
+        Assert.False(tunnel.Aborted);
+
+        tunnel.Tunnel.End();
+        await closing.WaitAsync(Deadline);
+    }
+
+    [Fact]
+    public async Task TheBackendsEndIsNotHeldBackWhenTheGatewayClosesNothing()
+    {
+        var connections = NewConnections();
+        var tunnel = new FakeTunnel(connections, "10.0.0.1:8080");
+        Assert.Equal(0, await tunnel.Tunnel.BackendSide!.ReadAsync(new byte[100]).AsTask().WaitAsync(Deadline));
+
+        // Nor when the client has closed its own side (no Close frame will come).
+        var other = new FakeTunnel(connections, "10.0.0.1:8080");
+        var closing = other.Tunnel.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "", TimeSpan.FromMinutes(1));
+        await WaitForAsync(() => other.ClientWire.Written.Length > 0 && other.BackendWire.Written.Length > 0);
+        var end = other.Tunnel.BackendSide!.ReadAsync(new byte[100]).AsTask();
+        Assert.Equal(0, await other.Tunnel.ClientSide!.ReadAsync(new byte[100]));
+        Assert.Equal(0, await end.WaitAsync(Deadline));
+        other.Tunnel.End();
+        await closing.WaitAsync(Deadline);
     }
 
     [Fact]
