@@ -27,22 +27,8 @@ public sealed class DoctorTests
     public async Task AReadinessProbeOnHealthPassesBothVerdicts()
     {
         await using var pod = await TestBackend.StartAsync("pod-a");
-        var deployment = """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: web}
-            spec:
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web}}
-                spec:
-                  containers:
-                    - name: web
-                      image: web
-                      ports: [{containerPort: 8888}]
-                      readinessProbe: {httpGet: {path: /health, port: 8888}, timeoutSeconds: 10}
-            """;
-        var folder = Folder(deployment + "\n---\n" + Manifests.Service("web", [pod.EndPoint]).Replace("spec:\n", "spec:\n  selector: {app: web}\n", StringComparison.Ordinal)
+        var deployment = Manifests.DeploymentWithReadiness("web", "/health", "timeoutSeconds: 10");
+        var folder = Folder(deployment + "---\n" + Manifests.Service("web", [pod.EndPoint], selectApp: "web")
             + "---\n" + Manifests.Ingress("web", "web.contoso.com", "web"));
 
         var (exitCode, output, _) = await PasserelleProcess.RunAsync("doctor", "-f", folder);

@@ -113,27 +113,10 @@ public sealed class HealthProbeTests
     public async Task AReadinessProbeOnHealthMakesThePlainHttpProbeSucceed()
     {
         await using var pod = await TestBackend.StartAsync("pod-a");
-        var deployment = """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: web}
-            spec:
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web}}
-                spec:
-                  containers:
-                    - name: web
-                      image: web
-                      ports: [{containerPort: 8888}]
-                      readinessProbe:
-                        httpGet: {path: /health, port: 8888}
-                        periodSeconds: 1
-                        failureThreshold: 1
-            """;
+        var deployment = Manifests.DeploymentWithReadiness("web", "/health", "periodSeconds: 1", "failureThreshold: 1");
         await using var gateway = await GatewayUnderTest.StartAsync(new Dictionary<string, string>
         {
-            ["app.yaml"] = deployment + "\n---\n" + Manifests.Service("web", [pod.EndPoint]).Replace("spec:\n", "spec:\n  selector: {app: web}\n", StringComparison.Ordinal)
+            ["app.yaml"] = deployment + "---\n" + Manifests.Service("web", [pod.EndPoint], selectApp: "web")
                 + "---\n" + Manifests.Ingress("web", "web.contoso.com", "web"),
         });
 

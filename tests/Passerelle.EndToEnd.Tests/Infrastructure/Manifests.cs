@@ -7,7 +7,7 @@ namespace Passerelle.EndToEnd.Tests.Infrastructure;
 internal static class Manifests
 {
     /// <summary>A Service (port 80) and the EndpointSlice a cluster would publish for pods at <paramref name="pods"/>.</summary>
-    public static string Service(string name, IEnumerable<IPEndPoint> pods, IEnumerable<IPEndPoint>? notReady = null)
+    public static string Service(string name, IEnumerable<IPEndPoint> pods, IEnumerable<IPEndPoint>? notReady = null, string? selectApp = null)
     {
         var all = pods.Select(p => (p, true)).Concat((notReady ?? []).Select(p => (p, false))).ToList();
         var text = new StringBuilder($"""
@@ -15,7 +15,7 @@ internal static class Manifests
             kind: Service
             metadata: {"{"}name: {name}{"}"}
             spec:
-              ports: [{"{"}port: 80, targetPort: {all.FirstOrDefault().p?.Port ?? 8888}{"}"}]
+            {(selectApp is null ? "" : $"  selector: {{app: {selectApp}}}\n")}  ports: [{"{"}port: 80, targetPort: {all.FirstOrDefault().p?.Port ?? 8888}{"}"}]
             ---
             apiVersion: discovery.k8s.io/v1
             kind: EndpointSlice
@@ -39,6 +39,28 @@ internal static class Manifests
 
         return text.ToString();
     }
+
+    /// <summary>
+    /// A Deployment whose pods (label app: <paramref name="app"/>) serve port 8888 with a readinessProbe httpGet on
+    /// <paramref name="path"/>; <paramref name="probeFields"/> adds fields such as <c>periodSeconds: 1</c>.
+    /// </summary>
+    public static string DeploymentWithReadiness(string app, string path, params string[] probeFields) => $$$"""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: {{{app}}}}
+        spec:
+          selector: {matchLabels: {app: {{{app}}}}}
+          template:
+            metadata: {labels: {app: {{{app}}}}}
+            spec:
+              containers:
+                - name: {{{app}}}
+                  image: {{{app}}}
+                  ports: [{containerPort: 8888}]
+                  readinessProbe:
+                    httpGet: {path: {{{path}}}, port: 8888}
+        {{{string.Concat(probeFields.Select(f => $"            {f}\n"))}}}
+        """;
 
     /// <summary>An Ingress of class azure/application-gateway routing <paramref name="host"/> (empty: any host) to a Service.</summary>
     public static string Ingress(string name, string host, string service, string path = "/", string pathType = "Prefix",
