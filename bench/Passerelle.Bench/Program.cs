@@ -7,6 +7,7 @@ var root = new RootCommand(
     "and writes a Markdown report to bench/results/.")
 {
     PropagationMode.Create(),
+    PingPongMode.Create(),
 };
 
 // On Ctrl+C a mode stops its gateway with SIGTERM, which must not be cut short.

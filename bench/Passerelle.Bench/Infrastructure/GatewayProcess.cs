@@ -39,7 +39,8 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
 
     public Uri Http => new($"http://127.0.0.1:{HttpPort}/");
 
-    public static GatewayProcess Start(FileInfo dll, string manifests, string logPath)
+    /// <param name="prefix">A command the gateway is started under, such as <c>taskset -c 0</c> (it must exec dotnet).</param>
+    public static GatewayProcess Start(FileInfo dll, string manifests, string logPath, IReadOnlyList<string>? prefix = null)
     {
         if (!dll.Exists)
         {
@@ -55,7 +56,8 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
             "--admin-port", adminPort.ToString(CultureInfo.InvariantCulture),
             "--listen-address", "127.0.0.1",
         ];
-        var start = new ProcessStartInfo("dotnet", arguments)
+        string[] command = [.. prefix ?? [], "dotnet", .. arguments];
+        var start = new ProcessStartInfo(command[0], command[1..])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -67,7 +69,7 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);
         var log = new StreamWriter(logPath, append: false) { AutoFlush = true };
         var process = Process.Start(start) ?? throw new BenchException("could not start dotnet");
-        return new GatewayProcess(process, log, httpPort, adminPort, "dotnet " + string.Join(' ', arguments));
+        return new GatewayProcess(process, log, httpPort, adminPort, string.Join(' ', command));
     }
 
     /// <summary>Waits for <c>/readyz</c> to answer 200.</summary>
@@ -210,7 +212,8 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A loopback TCP port free right now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -12,7 +12,7 @@ internal static class MachineFacts
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"- date: {started:yyyy-MM-dd HH:mm:ss zzz}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"- nproc: {Run("nproc") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- nproc: {Run("nproc", "--all") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)}");
         text.AppendLine(CultureInfo.InvariantCulture, $"- CPU: {CpuModel()}");
         text.AppendLine(CultureInfo.InvariantCulture, $"- memory: {Memory()}");
         text.AppendLine(CultureInfo.InvariantCulture, $"- load average at start (1/5/15 min): {LoadAverage()}");
