@@ -4,6 +4,7 @@
 #   bench/run.sh                         # propagation, 50 changes
 #   bench/run.sh propagation --changes 200
 #   bench/run.sh pingpong                # WebSocket round trips: direct, Passerelle, nginx, HAProxy
+#   bench/run.sh hold                    # memory per idle proxied WebSocket: Passerelle, nginx, HAProxy
 # Exit code: 0 measured and the promise held, 3 measured and the promise did not hold, other: could not measure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,10 +22,10 @@ if ! { dotnet build -c Release src/Passerelle && dotnet build -c Release bench/P
   exit 2
 fi
 
-# pingpong compares with nginx and HAProxy from Debian, and pins the bench process (echo backend and load) to core 1;
+# pingpong and hold compare with nginx and HAProxy from Debian, and pin the bench process (echo backend and load) to core 1;
 # the mode pins each proxy to core 0 itself.
 pin=()
-if [ "$mode" = pingpong ]; then
+if [ "$mode" = pingpong ] || [ "$mode" = hold ]; then
   if ! command -v nginx >/dev/null || ! command -v haproxy >/dev/null; then
     echo "bench: installing nginx and haproxy (apt-get; log in bench/results/tmp/apt.log)" >&2
     if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx haproxy; } >bench/results/tmp/apt.log 2>&1; then
@@ -32,7 +33,7 @@ if [ "$mode" = pingpong ]; then
     fi
   fi
   if ! command -v taskset >/dev/null; then
-    echo "bench: pingpong needs taskset (util-linux)" >&2
+    echo "bench: $mode needs taskset (util-linux)" >&2
     exit 2
   fi
   pin=(taskset -c 1)

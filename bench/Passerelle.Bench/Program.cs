@@ -8,6 +8,7 @@ var root = new RootCommand(
 {
     PropagationMode.Create(),
     PingPongMode.Create(),
+    HoldMode.Create(),
 };
 
 // On Ctrl+C a mode stops its gateway with SIGTERM, which must not be cut short.

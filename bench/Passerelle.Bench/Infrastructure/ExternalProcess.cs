@@ -25,6 +25,9 @@ internal sealed class ExternalProcess : IAsyncDisposable
 
     public string CommandLine { get; }
 
+    /// <summary>The process id (of the program itself when started under a prefix that execs it, such as taskset).</summary>
+    public int ProcessId => _process.Id;
+
     public static ExternalProcess Start(IReadOnlyList<string> command, string logPath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);

@@ -32,6 +32,9 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
 
     public int HttpPort { get; }
 
+    /// <summary>The gateway's process id (the dotnet process: a prefix such as taskset execs it).</summary>
+    public int ProcessId => _process.Id;
+
     public int AdminPort { get; }
 
     /// <summary>The command as a user would type it, for the report.</summary>

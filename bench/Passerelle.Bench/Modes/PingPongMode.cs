@@ -359,7 +359,8 @@ internal static class PingPongMode
         }
     }
 
-    private static string ManifestYaml(IPEndPoint upstream) => $$"""
+    /// <summary>Service, EndpointSlice and Ingress routing <c>/</c> of any host to <paramref name="upstream"/> (also used by <c>hold</c>).</summary>
+    internal static string ManifestYaml(IPEndPoint upstream) => $$"""
         apiVersion: v1
         kind: Service
         metadata:
