@@ -51,12 +51,14 @@ internal sealed partial class GatewayForwarder
         var isWebSocket = isUpgrade && WebSocketTunnel.IsWebSocketRequest(context);
         var canRetryAfterSending = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false;
         var config = isUpgrade ? route.UpgradeRequest : route.HttpRequest;
-        var tried = new List<Destination>(2);
+        // Allocated only when a first attempt fails: most requests never retry.
+        List<Destination>? tried = null;
+        var attempts = 0;
         string? lastFailure = null;
 
-        while (tried.Count < _options.MaxConnectAttempts && pool.Pick(tried) is { } destination)
+        while (attempts < _options.MaxConnectAttempts && pool.Pick(tried) is { } destination)
         {
-            tried.Add(destination);
+            attempts++;
             var prefix = route.UsesHttps ? destination.HttpsPrefix : destination.HttpPrefix;
 
             // A WebSocket is forwarded as a tunnel that the gateway can close politely (UpgradedConnections).
@@ -72,6 +74,7 @@ internal sealed partial class GatewayForwarder
             var connectFailed = IsConnectFailure(failure);
             if (error == ForwarderError.Request && !context.Response.HasStarted && (connectFailed || canRetryAfterSending))
             {
+                (tried ??= new List<Destination>(2)).Add(destination);
                 lastFailure = $"{destination}: {Describe(failure)}";
                 if (connectFailed)
                 {

@@ -27,7 +27,7 @@ internal sealed class BackendPoolRuntime
     public Destination[] Destinations { get; }
 
     /// <summary>The next available endpoint not in <paramref name="tried"/>; null when there is none.</summary>
-    public Destination? Pick(List<Destination> tried)
+    public Destination? Pick(List<Destination>? tried)
     {
         var all = Destinations;
         if (all.Length == 0)
@@ -39,7 +39,7 @@ internal sealed class BackendPoolRuntime
         for (var i = 0; i < all.Length; i++)
         {
             var candidate = all[(start + i) % all.Length];
-            if (candidate.Health.IsAvailable && !tried.Contains(candidate))
+            if (candidate.Health.IsAvailable && tried?.Contains(candidate) != true)
             {
                 return candidate;
             }

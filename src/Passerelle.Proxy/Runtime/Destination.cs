@@ -17,5 +17,8 @@ internal sealed class Destination(BackendEndpoint endpoint, EndpointHealth healt
 
     public EndpointHealth Health { get; } = health;
 
-    public override string ToString() => Endpoint.ToString();
+    /// <summary>"127.0.0.2:8888", formatted once: logs and the tunnel registry use it on every WebSocket.</summary>
+    public string Name { get; } = endpoint.ToString();
+
+    public override string ToString() => Name;
 }
