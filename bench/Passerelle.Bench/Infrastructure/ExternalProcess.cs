@@ -84,29 +84,7 @@ internal sealed class ExternalProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            try
-            {
-                using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
-                kill?.WaitForExit(5000);
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-                // No kill command: the fallback below stops it.
-            }
-
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await _process.WaitForExitAsync(grace.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-        }
+        await ChildProcesses.StopAsync(_process, TimeSpan.FromSeconds(10));
 
         await _readers.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _process.Dispose();

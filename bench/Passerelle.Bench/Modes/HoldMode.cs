@@ -329,30 +329,7 @@ internal static class HoldMode
 
     private static async Task CloseAllAsync(ClientWebSocket?[] sockets, HttpMessageInvoker?[] invokers)
     {
-        await Task.WhenAll(sockets.Select(async socket =>
-        {
-            if (socket is null)
-            {
-                return;
-            }
-
-            try
-            {
-                if (socket.State == WebSocketState.Open)
-                {
-                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-                }
-            }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
-            {
-                // Closing is not measured.
-            }
-            finally
-            {
-                socket.Dispose();
-            }
-        }));
+        await Task.WhenAll(sockets.Select(socket => ChildProcesses.CloseQuietlyAsync(socket, TimeSpan.FromSeconds(5))));
         foreach (var invoker in invokers)
         {
             invoker?.Dispose();

@@ -261,30 +261,7 @@ internal static class PingPongMode
         }
     }
 
-    private static async Task CloseAsync(ClientWebSocket? socket)
-    {
-        if (socket is null)
-        {
-            return;
-        }
-
-        try
-        {
-            if (socket.State == WebSocketState.Open)
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-            }
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
-        {
-            // Closing is not measured.
-        }
-        finally
-        {
-            socket.Dispose();
-        }
-    }
+    private static Task CloseAsync(ClientWebSocket? socket) => ChildProcesses.CloseQuietlyAsync(socket, TimeSpan.FromSeconds(2));
 
     private static (string Markdown, string Table) Report(Settings settings, string facts, string affinity, List<Row> rows, string stem)
     {
