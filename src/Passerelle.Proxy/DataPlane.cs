@@ -24,6 +24,7 @@ public static class DataPlane
         services.AddSingleton<SnapshotHolder>();
         services.AddSingleton<BackendClient>();
         services.AddSingleton<UpgradedConnections>();
+        services.AddSingleton<Splice.WebSocketSplice>();
         services.AddSingleton<GatewayForwarder>();
         services.AddHttpForwarder();
         return services;

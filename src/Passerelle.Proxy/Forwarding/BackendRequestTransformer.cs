@@ -21,20 +21,16 @@ internal sealed class BackendRequestTransformer(RouteRule rule) : HttpTransforme
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
 
         var request = httpContext.Request;
-        var connection = httpContext.Connection;
         var headers = proxyRequest.Headers;
-        headers.Host = rule.Settings.BackendHostname ?? request.Host.Value;
-
-        var client = connection.RemoteIpAddress is { } ip ? FormatEndpoint(ip, connection.RemotePort) : null;
-        if (client is not null)
+        headers.Host = BackendHost(rule, request);
+        if (ForwardedFor(httpContext) is { } forwardedFor)
         {
-            var existing = request.Headers["X-Forwarded-For"].ToString();
             headers.Remove("X-Forwarded-For");
-            headers.TryAddWithoutValidation("X-Forwarded-For", existing.Length == 0 ? client : $"{existing}, {client}");
+            headers.TryAddWithoutValidation("X-Forwarded-For", forwardedFor);
         }
 
         Set(headers, "X-Forwarded-Proto", request.Scheme);
-        Set(headers, "X-Forwarded-Port", connection.LocalPort.ToString(CultureInfo.InvariantCulture));
+        Set(headers, "X-Forwarded-Port", ForwardedPort(httpContext));
         Set(headers, "X-Original-Host", request.Host.Value);
         Set(headers, "X-Original-URL", request.GetEncodedPathAndQuery());
 
@@ -44,6 +40,38 @@ internal sealed class BackendRequestTransformer(RouteRule rule) : HttpTransforme
                 new PathString(RewritePath(rule, prefix, request.Path.Value ?? "/")), request.QueryString);
         }
     }
+
+    /// <summary>The Host the backend receives: the client's, unless the route sets AGIC's backend-hostname.</summary>
+    internal static string BackendHost(RouteRule rule, HttpRequest request) => rule.Settings.BackendHostname ?? request.Host.Value ?? "";
+
+    /// <summary>The request target the backend receives: the path (rewritten by backend-path-prefix) and query, encoded.</summary>
+    internal static string BackendTarget(RouteRule rule, HttpRequest request)
+    {
+        var path = request.Path;
+        if (rule.Settings.BackendPathPrefix is { } prefix)
+        {
+            path = new PathString(RewritePath(rule, prefix, path.Value ?? "/"));
+        }
+
+        var encoded = path.HasValue ? path.ToUriComponent() : "/";
+        return request.QueryString.HasValue ? encoded + request.QueryString.ToUriComponent() : encoded;
+    }
+
+    /// <summary>The client's X-Forwarded-For with the client's <c>IP:port</c> appended; null when the client address is unknown.</summary>
+    internal static string? ForwardedFor(HttpContext context)
+    {
+        var connection = context.Connection;
+        if (connection.RemoteIpAddress is not { } ip)
+        {
+            return null;
+        }
+
+        var client = FormatEndpoint(ip, connection.RemotePort);
+        var existing = context.Request.Headers["X-Forwarded-For"].ToString();
+        return existing.Length == 0 ? client : $"{existing}, {client}";
+    }
+
+    internal static string ForwardedPort(HttpContext context) => context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// AGIC's backend-path-prefix: the matched part of the path is replaced by the prefix, so a rule

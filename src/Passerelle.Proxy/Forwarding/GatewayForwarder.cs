@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Passerelle.Health;
 using Passerelle.Proxy.Runtime;
+using Passerelle.Proxy.Splice;
 using Passerelle.Proxy.Tunnels;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -22,11 +23,13 @@ internal sealed partial class GatewayForwarder
     private readonly HttpMessageInvoker _client;
     private readonly GatewayOptions _options;
     private readonly UpgradedConnections _tunnels;
+    private readonly WebSocketSplice _splice;
     private readonly ILogger _logger;
 
     public GatewayForwarder(SnapshotHolder snapshots, IHttpForwarder forwarder, BackendClient client, GatewayOptions options, UpgradedConnections tunnels,
-        ILogger<GatewayForwarder> logger)
+        WebSocketSplice splice, ILogger<GatewayForwarder> logger)
     {
+        _splice = splice;
         _snapshots = snapshots;
         _forwarder = forwarder;
         _client = client.Invoker;
@@ -61,16 +64,28 @@ internal sealed partial class GatewayForwarder
             attempts++;
             var prefix = route.UsesHttps ? destination.HttpsPrefix : destination.HttpPrefix;
 
-            // A WebSocket is forwarded as a tunnel that the gateway can close politely (UpgradedConnections).
-            var error = isWebSocket
-                ? await _tunnels.ForwardAsync(_forwarder, context, prefix, _client, config, route.Transformer, destination.ToString(), service)
-                : await _forwarder.SendAsync(context, prefix, _client, config, route.Transformer);
+            // A WebSocket over HTTP/1.1 to a plain-HTTP endpoint takes the direct path; other WebSockets are forwarded
+            // as a tunnel that the gateway can close politely too (UpgradedConnections).
+            ForwarderError error;
+            Exception? failure;
+            if (isWebSocket && WebSocketSplice.Takes(context, route, destination))
+            {
+                config = route.HttpRequest; // the handshake waits for the request timeout, as any request does
+                (error, failure) = await _splice.ForwardAsync(context, route, destination, service);
+            }
+            else
+            {
+                error = isWebSocket
+                    ? await _tunnels.ForwardAsync(_forwarder, context, prefix, _client, config, route.Transformer, destination.ToString(), service)
+                    : await _forwarder.SendAsync(context, prefix, _client, config, route.Transformer);
+                failure = error == ForwarderError.None ? null : context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            }
+
             if (error == ForwarderError.None)
             {
                 return;
             }
 
-            var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
             var connectFailed = IsConnectFailure(failure);
             if (error == ForwarderError.Request && !context.Response.HasStarted && (connectFailed || canRetryAfterSending))
             {

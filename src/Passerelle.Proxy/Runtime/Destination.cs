@@ -1,3 +1,4 @@
+using System.Net;
 using Passerelle.Health;
 using Passerelle.Model;
 
@@ -16,6 +17,10 @@ internal sealed class Destination(BackendEndpoint endpoint, EndpointHealth healt
     public string HttpsPrefix { get; } = $"https://{endpoint}/";
 
     public EndpointHealth Health { get; } = health;
+
+    /// <summary>The endpoint as a socket address, for the direct WebSocket path; null when it is a host name.</summary>
+    public IPEndPoint? SocketAddress { get; } =
+        IPAddress.TryParse(endpoint.Address, out var ip) ? new IPEndPoint(ip, endpoint.Port) : null;
 
     /// <summary>"127.0.0.2:8888", formatted once: logs and the tunnel registry use it on every WebSocket.</summary>
     public string Name { get; } = endpoint.ToString();

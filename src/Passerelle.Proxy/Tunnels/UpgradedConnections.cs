@@ -29,6 +29,7 @@ public sealed partial class UpgradedConnections
     private readonly TimeProvider _time;
     private int _count;
     private WebSocketCloseStatus? _closingAll;
+    private ITimer? _idleSweep;
 
     public UpgradedConnections(ILogger<UpgradedConnections> logger, TimeProvider? timeProvider = null)
     {
@@ -41,6 +42,15 @@ public sealed partial class UpgradedConnections
     /// TCP) before it is aborted. Default 10 s.
     /// </summary>
     public TimeSpan CloseGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The reason sent with the Close of a WebSocket that stayed idle for longer than its idle timeout.</summary>
+    public const string IdleReason = "idle timeout";
+
+    /// <summary>
+    /// How often WebSockets with an <see cref="WebSocketTunnel.IdleTimeout"/> are checked for idleness: one timer for
+    /// all of them, so that traffic costs no timer reset. An idle WebSocket is closed up to this much late.
+    /// </summary>
+    internal static readonly TimeSpan IdleSweepInterval = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Proxied WebSockets open now.</summary>
     public int Count => Volatile.Read(ref _count);
@@ -173,6 +183,10 @@ public sealed partial class UpgradedConnections
             set.Add(tunnel);
             _count++;
             closingAll = _closingAll;
+            if (tunnel.IdleTimeout is not null && _idleSweep is null)
+            {
+                _idleSweep = _time.CreateTimer(_ => CloseIdle(), null, IdleSweepInterval, IdleSweepInterval);
+            }
         }
 
         if (closingAll is { } status)
@@ -193,6 +207,31 @@ public sealed partial class UpgradedConnections
                     _byEndpoint.Remove(tunnel.Endpoint);
                 }
             }
+        }
+    }
+
+    /// <summary>Closes, with 1001 Going Away, each WebSocket idle for longer than its idle timeout.</summary>
+    private void CloseIdle()
+    {
+        List<WebSocketTunnel>? idle = null;
+        lock (_lock)
+        {
+            foreach (var set in _byEndpoint.Values)
+            {
+                foreach (var tunnel in set)
+                {
+                    if (tunnel.IdleTimeout is { } limit && tunnel.IdleMilliseconds >= (long)limit.TotalMilliseconds && !tunnel.IsClosing)
+                    {
+                        (idle ??= []).Add(tunnel);
+                    }
+                }
+            }
+        }
+
+        foreach (var tunnel in idle ?? [])
+        {
+            Log.IdleClosing(_logger, tunnel.Endpoint, tunnel.Service, tunnel.IdleTimeout!.Value.TotalSeconds);
+            _ = tunnel.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, IdleReason, CloseGrace);
         }
     }
 
@@ -259,5 +298,9 @@ public sealed partial class UpgradedConnections
         [LoggerMessage(EventId = 1105, EventName = "TunnelClosesCancelled", Level = LogLevel.Information,
             Message = "Closing the WebSockets to {Target} was cancelled; {NotClosed} left open")]
         public static partial void ClosesCancelled(ILogger logger, string target, int notClosed);
+
+        [LoggerMessage(EventId = 1106, EventName = "WebSocketIdleTimeout", Level = LogLevel.Debug,
+            Message = "Closing the WebSocket to {Endpoint} of {Service}: nothing crossed it for {IdleSeconds} s")]
+        public static partial void IdleClosing(ILogger logger, string endpoint, string service, double idleSeconds);
     }
 }

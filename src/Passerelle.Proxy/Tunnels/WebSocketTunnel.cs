@@ -28,6 +28,7 @@ internal sealed class WebSocketTunnel
     private TunnelStream? _backend;
     private bool _registered;
     private Task? _closing;
+    private long _lastActivity = Environment.TickCount64;
 
     public WebSocketTunnel(UpgradedConnections registry, HttpContext context, string endpoint, string service, ILogger logger)
     {
@@ -43,6 +44,18 @@ internal sealed class WebSocketTunnel
 
     /// <summary>The Service the endpoint was picked from, for logs.</summary>
     public string Service { get; }
+
+    /// <summary>
+    /// On the direct path, how long the connection may carry nothing in either direction before the gateway closes
+    /// it (<see cref="UpgradedConnections"/> sweeps); null where YARP's activity timeout does that job.
+    /// </summary>
+    public TimeSpan? IdleTimeout { get; init; }
+
+    /// <summary>Milliseconds since the last bytes in either direction (<see cref="Touch"/>).</summary>
+    internal long IdleMilliseconds => Environment.TickCount64 - Volatile.Read(ref _lastActivity);
+
+    /// <summary>Notes traffic: a clock read and a store per read, instead of a timer reset per read.</summary>
+    internal void Touch() => Volatile.Write(ref _lastActivity, Environment.TickCount64);
 
     /// <summary>Completes when the forwarder is done with the connection, however it ended.</summary>
     public Task Completion => _ended.Task;
@@ -151,6 +164,9 @@ internal sealed class WebSocketTunnel
         {
         }
     }
+
+    /// <summary>True once <see cref="CloseAsync"/> was called.</summary>
+    internal bool IsClosing => Volatile.Read(ref _closing) is not null;
 
     /// <summary>Wraps the client's upgraded stream; called by the upgrade feature once the 101 (or 200) is sent.</summary>
     internal Stream AttachClient(Stream upgraded)

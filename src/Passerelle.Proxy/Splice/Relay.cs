@@ -1,0 +1,89 @@
+using System.Buffers;
+using System.Net.Sockets;
+using Passerelle.Proxy.Tunnels;
+
+namespace Passerelle.Proxy.Splice;
+
+/// <summary>
+/// Carries the bytes of an upgraded connection both ways until it ends. Each direction waits for data with a
+/// zero-byte read and takes a pooled buffer only once bytes are there, so an idle connection holds no buffer;
+/// nothing is allocated per message. When the client stops sending (TCP FIN), the backend is told the same way
+/// (half-close) and has its say until it closes; when the backend ends or either side fails, the client's side is
+/// ended too.
+/// </summary>
+internal static class Relay
+{
+    /// <summary>Large enough for a 1 MiB message in a few reads; rented only while bytes are in flight.</summary>
+    private const int BufferSize = 64 * 1024;
+
+    public static async Task RunAsync(TunnelStream client, TunnelStream backend, Socket backendSocket, WebSocketTunnel tunnel, CancellationToken aborted)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var up = PumpAsync(client, backend, tunnel, stop.Token);
+        var down = PumpAsync(backend, client, tunnel, stop.Token);
+        var first = await Task.WhenAny(up, down).ConfigureAwait(false);
+        if (first == up && up.IsCompletedSuccessfully)
+        {
+            try
+            {
+                backendSocket.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Already gone: the other direction ends on its own.
+            }
+        }
+        else
+        {
+            stop.Cancel();
+        }
+
+        await Observe(up).ConfigureAwait(false);
+        await Observe(down).ConfigureAwait(false);
+    }
+
+    /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> until <paramref name="from"/> ends (returns) or fails (throws).</summary>
+    private static async Task PumpAsync(Stream from, Stream to, WebSocketTunnel tunnel, CancellationToken cancellationToken)
+    {
+        // Yield first so that both directions start before either runs its first (possibly synchronous) read.
+        await Task.Yield();
+        while (true)
+        {
+            await from.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                int read;
+                do
+                {
+                    read = await from.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    tunnel.Touch();
+                    await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+                while (read == buffer.Length); // more may be waiting: read on before going back to waiting without a buffer
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private static async Task Observe(Task pump)
+    {
+        try
+        {
+            await pump.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException
+            or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Connections.ConnectionResetException)
+        {
+            // A peer went away or the tunnel was stopped: how a WebSocket ends when it does not end politely.
+        }
+    }
+}

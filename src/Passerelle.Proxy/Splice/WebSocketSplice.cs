@@ -1,0 +1,175 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Passerelle.Proxy.Runtime;
+using Passerelle.Proxy.Tunnels;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Passerelle.Proxy.Splice;
+
+/// <summary>
+/// The direct path for HTTP/1.1 WebSocket handshakes to plain-HTTP backends, the gateway's hot path: one new TCP
+/// connection per WebSocket, the handshake written and read by the gateway, and after the 101 the client's upgraded
+/// connection spliced to the backend socket by <see cref="Relay"/>. Compared with forwarding through an HTTP
+/// client, it keeps no request or response objects, connection pool entry or per-connection buffers for the
+/// WebSocket's lifetime, and copies each message once per direction. Failures before the response are reported
+/// as the forwarder reports them, so the caller retries on another endpoint the same way.
+/// </summary>
+internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOptions options, ILogger<WebSocketSplice> logger)
+{
+    // Fields of the backend's response that describe its connection to the gateway, not the client's.
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Trailer", "TE",
+    };
+
+    /// <summary>
+    /// True for a request the direct path takes: an HTTP/1.1 Upgrade to websocket without a body, to an endpoint
+    /// known by IP, over plain HTTP. RFC 8441 WebSockets over HTTP/2 and TLS backends take the forwarder.
+    /// </summary>
+    public static bool Takes(HttpContext context, RuntimeRoute route, Destination destination) =>
+        !route.UsesHttps && destination.SocketAddress is not null &&
+        context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true &&
+        context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != true;
+
+    public async Task<(ForwarderError Error, Exception? Failure)> ForwardAsync(HttpContext context, RuntimeRoute route, Destination destination, string service)
+    {
+        BackendConnection backend;
+        try
+        {
+            backend = await BackendConnection.ConnectAsync(destination.SocketAddress!, options.ConnectTimeout, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            return (ForwarderError.Request, new HttpRequestException(HttpRequestError.ConnectionError, e.Message, e));
+        }
+        catch (OperationCanceledException e)
+        {
+            return (ForwarderError.RequestCanceled, e);
+        }
+
+        using (backend)
+        {
+            var timeout = route.HttpRequest.ActivityTimeout ?? options.RequestTimeout;
+            ResponseHead head;
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+            {
+                deadline.CancelAfter(timeout);
+                try
+                {
+                    await backend.SendAsync(HandshakeRequest.Build(context, route.Rule), deadline.Token).ConfigureAwait(false);
+                    head = await backend.ReadHeadAsync(deadline.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException e)
+                {
+                    return (context.RequestAborted.IsCancellationRequested ? ForwarderError.RequestCanceled : ForwarderError.RequestTimedOut, e);
+                }
+                catch (Exception e) when (e is SocketException or IOException)
+                {
+                    return (ForwarderError.Request, e);
+                }
+                catch (InvalidDataException e)
+                {
+                    return (ForwarderError.ResponseHeaders, e);
+                }
+            }
+
+            if (head.Status != StatusCodes.Status101SwitchingProtocols)
+            {
+                return await SendResponseAsync(context, backend, head).ConfigureAwait(false);
+            }
+
+            return await SpliceAsync(context, route, destination, service, backend, head).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The backend refused the upgrade: its answer goes to the client as it came, and the connection is closed.</summary>
+    private static async Task<(ForwarderError, Exception?)> SendResponseAsync(HttpContext context, BackendConnection backend, ResponseHead head)
+    {
+        var response = context.Response;
+        response.StatusCode = head.Status;
+        context.Features.Get<IHttpResponseFeature>()!.ReasonPhrase = head.Reason;
+        long? length;
+        try
+        {
+            length = BackendConnection.ContentLength(head);
+        }
+        catch (InvalidDataException e)
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            return (ForwarderError.ResponseHeaders, e);
+        }
+
+        CopyFields(head, response.Headers, skipLength: true);
+        response.ContentLength = head.Get("Transfer-Encoding") is null ? length : null;
+        try
+        {
+            await backend.CopyBodyAsync(head, response.Body, context.RequestAborted).ConfigureAwait(false);
+            return (ForwarderError.None, null);
+        }
+        catch (Exception e) when (e is IOException or SocketException or InvalidDataException or OperationCanceledException)
+        {
+            // Part of the answer may have reached the client: it must see the response cut, not complete.
+            context.Abort();
+            return (context.RequestAborted.IsCancellationRequested ? ForwarderError.ResponseBodyCanceled : ForwarderError.ResponseBodyDestination, e);
+        }
+    }
+
+    private async Task<(ForwarderError, Exception?)> SpliceAsync(HttpContext context, RuntimeRoute route, Destination destination, string service,
+        BackendConnection backend, ResponseHead head)
+    {
+        CopyFields(head, context.Response.Headers, skipLength: true);
+        var tunnel = new WebSocketTunnel(tunnels, context, destination.Name, service, logger)
+        {
+            IdleTimeout = route.Rule.Settings.WebSocketIdleTimeout ?? options.WebSocketIdleTimeout,
+        };
+
+        Stream upgraded;
+        try
+        {
+            upgraded = await context.Features.Get<IHttpUpgradeFeature>()!.UpgradeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException)
+        {
+            return (ForwarderError.UpgradeResponseCanceled, e);
+        }
+
+        var client = (TunnelStream)tunnel.AttachClient(upgraded);
+        try
+        {
+            // What the backend sent right after its 101 (a greeting, say) goes first, through the frame tracking.
+            if (!backend.Buffered.IsEmpty)
+            {
+                await client.WriteAsync(backend.Buffered, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            var socket = backend.DetachSocket();
+            await using var backendSide = (TunnelStream)tunnel.AttachBackend(new NetworkStream(socket, ownsSocket: true));
+            await Relay.RunAsync(client, backendSide, socket, tunnel, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+        {
+            // The client left before the greeting could be passed on.
+        }
+        finally
+        {
+            tunnel.End();
+        }
+
+        return (ForwarderError.None, null);
+    }
+
+    private static void CopyFields(ResponseHead head, IHeaderDictionary headers, bool skipLength)
+    {
+        foreach (var (name, value) in head.Fields)
+        {
+            if (HopByHop.Contains(name) || (skipLength && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
+
+            headers.Append(name, value);
+        }
+    }
+}
