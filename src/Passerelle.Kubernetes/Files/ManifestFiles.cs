@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Passerelle.Kubernetes.Manifests;
+using Passerelle.Kubernetes.Sources;
 using Passerelle.Model.Diagnostics;
 using Passerelle.Model.Objects;
 
@@ -23,10 +24,10 @@ public sealed class ManifestFiles
     public IReadOnlyList<string> Paths => _paths;
 
     /// <summary>
-    /// Re-reads what changed on disk. <see cref="ManifestSnapshot.Changed"/> is false when every file has the
+    /// Re-reads what changed on disk. <see cref="ObjectSnapshot.Changed"/> is false when every file has the
     /// same content as before, so a no-op rewrite (or an editor's touch) applies nothing.
     /// </summary>
-    public ManifestSnapshot Load()
+    public ObjectSnapshot Load()
     {
         var diagnostics = new List<Diagnostic>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -77,7 +78,7 @@ public sealed class ManifestFiles
             changed = true;
         }
 
-        return new ManifestSnapshot(new ObjectSet(Deduplicate(diagnostics)), diagnostics, changed);
+        return new ObjectSnapshot(new ObjectSet(Deduplicate(diagnostics)), diagnostics, changed);
     }
 
     private static Diagnostic KeptNote(string file, FileState state) => KeptNote(file, state.Objects);
@@ -141,6 +142,3 @@ public sealed class ManifestFiles
 
     private sealed record FileState(byte[] Hash, IReadOnlyList<SourcedObject> Objects, IReadOnlyList<Diagnostic> Diagnostics);
 }
-
-/// <summary>The objects of all manifest files at one moment, with every diagnostic about them.</summary>
-public sealed record ManifestSnapshot(ObjectSet Objects, IReadOnlyList<Diagnostic> Diagnostics, bool Changed);

@@ -20,6 +20,7 @@ public sealed class ObjectSet
         EndpointSlices = OfType<V1EndpointSlice>();
         Deployments = OfType<V1Deployment>();
         Pods = OfType<V1Pod>();
+        Secrets = OfType<V1Secret>();
     }
 
     public IReadOnlyList<SourcedObject> All { get; }
@@ -30,6 +31,9 @@ public sealed class ObjectSet
     public IReadOnlyList<SourcedObject> EndpointSlices { get; }
     public IReadOnlyList<SourcedObject> Deployments { get; }
     public IReadOnlyList<SourcedObject> Pods { get; }
+
+    /// <summary>Secrets, kept for TLS; the translator does not read them, and nothing may log their data.</summary>
+    public IReadOnlyList<SourcedObject> Secrets { get; }
 
     private SourcedObject[] OfType<T>() => All.Where(o => o.Object is T).ToArray();
 }

@@ -71,22 +71,4 @@ public static class IngressClasses
 
     /// <summary>The IngressClass name AGIC's Helm chart installs.</summary>
     public const string ApplicationGatewayClassName = "azure-application-gateway";
-
-    /// <summary>Values accepted in the <c>kubernetes.io/ingress.class</c> annotation.</summary>
-    public static readonly IReadOnlySet<string> AnnotationValues = new HashSet<string>(StringComparer.Ordinal)
-    {
-        ApplicationGateway, Passerelle,
-    };
-
-    /// <summary>Values accepted in an IngressClass's <c>spec.controller</c>.</summary>
-    public static readonly IReadOnlySet<string> Controllers = new HashSet<string>(StringComparer.Ordinal)
-    {
-        ApplicationGateway, PasserelleController,
-    };
-
-    /// <summary><c>spec.ingressClassName</c> values accepted even when no IngressClass object is present (manifest mode).</summary>
-    public static readonly IReadOnlySet<string> WellKnownClassNames = new HashSet<string>(StringComparer.Ordinal)
-    {
-        Passerelle, ApplicationGatewayClassName,
-    };
 }

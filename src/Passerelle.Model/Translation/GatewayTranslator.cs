@@ -11,10 +11,11 @@ namespace Passerelle.Model.Translation;
 /// </summary>
 public static class GatewayTranslator
 {
-    public static GatewayModel Translate(ObjectSet objects)
+    /// <param name="classes">Which Ingresses are Passerelle's; <see cref="IngressClassPolicy.Default"/> when null.</param>
+    public static GatewayModel Translate(ObjectSet objects, IngressClassPolicy? classes = null)
     {
         var diagnostics = new List<Diagnostic>();
-        var classes = new IngressClassFilter(objects);
+        var filter = new IngressClassFilter(objects, classes ?? IngressClassPolicy.Default);
         var backends = new BackendResolver(objects);
         var routes = new List<RouteRule>();
         var claimed = new Dictionary<(string Host, string Path, PathMatch Match), ObjectRef>();
@@ -23,7 +24,7 @@ public static class GatewayTranslator
         // Oldest first, as Kubernetes controllers resolve conflicts: the Ingress that was there first keeps its rule.
         foreach (var source in objects.Ingresses.OrderBy(CreationTime).ThenBy(o => o.Ref.ToString(), StringComparer.Ordinal))
         {
-            if (!classes.IsOurs(source, diagnostics))
+            if (!filter.IsOurs(source, diagnostics))
             {
                 continue;
             }

@@ -13,15 +13,17 @@ internal sealed class IngressClassFilter
 {
     private readonly Dictionary<string, V1IngressClass> _classes;
     private readonly V1IngressClass? _defaultClass;
+    private readonly IngressClassPolicy _policy;
 
-    public IngressClassFilter(ObjectSet objects)
+    public IngressClassFilter(ObjectSet objects, IngressClassPolicy policy)
     {
+        _policy = policy;
         _classes = objects.IngressClasses
             .Select(o => (V1IngressClass)o.Object)
             .GroupBy(c => c.Metadata.Name, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         _defaultClass = _classes.Values
-            .Where(c => IngressClasses.Controllers.Contains(c.Spec?.Controller ?? ""))
+            .Where(c => policy.Controllers.Contains(c.Spec?.Controller ?? "", StringComparer.Ordinal))
             .FirstOrDefault(c => c.Metadata.Annotations?.TryGetValue(Annotations.IsDefaultClass, out var v) == true
                 && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase));
     }
@@ -32,14 +34,14 @@ internal sealed class IngressClassFilter
         var annotations = ingress.Metadata.Annotations;
         if (annotations is not null && annotations.TryGetValue(Annotations.IngressClass, out var annotated))
         {
-            if (IngressClasses.AnnotationValues.Contains(annotated))
+            if (_policy.AnnotationValues.Contains(annotated, StringComparer.Ordinal))
             {
                 return true;
             }
 
             diagnostics.Add(Diagnostic.For(source, DiagnosticSeverity.Info, $"metadata.annotations[{Annotations.IngressClass}]",
                 $"ignored: ingress class \"{annotated}\" belongs to another controller " +
-                $"(Passerelle serves \"{IngressClasses.ApplicationGateway}\" and \"{IngressClasses.Passerelle}\")"));
+                $"(Passerelle serves {Quoted(_policy.AnnotationValues, "and")})"));
             return false;
         }
 
@@ -49,18 +51,18 @@ internal sealed class IngressClassFilter
             if (_classes.TryGetValue(className, out var ingressClass))
             {
                 var controller = ingressClass.Spec?.Controller ?? "";
-                if (IngressClasses.Controllers.Contains(controller))
+                if (_policy.Controllers.Contains(controller, StringComparer.Ordinal))
                 {
                     return true;
                 }
 
                 diagnostics.Add(Diagnostic.For(source, DiagnosticSeverity.Info, "spec.ingressClassName",
                     $"ignored: IngressClass \"{className}\" has controller \"{controller}\", not Passerelle's " +
-                    $"(\"{IngressClasses.PasserelleController}\" or \"{IngressClasses.ApplicationGateway}\")"));
+                    $"({Quoted(_policy.Controllers, "or")})"));
                 return false;
             }
 
-            if (IngressClasses.WellKnownClassNames.Contains(className))
+            if (_policy.ClassNamesWithoutObject.Contains(className, StringComparer.Ordinal))
             {
                 return true;
             }
@@ -80,4 +82,12 @@ internal sealed class IngressClassFilter
             $"{Annotations.IngressClass}: {IngressClasses.ApplicationGateway}"));
         return false;
     }
+
+    private static string Quoted(IReadOnlyList<string> values, string conjunction) =>
+        values.Count switch
+        {
+            0 => "nothing",
+            1 => $"\"{values[0]}\"",
+            _ => string.Join(", ", values.Take(values.Count - 1).Select(v => $"\"{v}\"")) + $" {conjunction} \"{values[^1]}\"",
+        };
 }

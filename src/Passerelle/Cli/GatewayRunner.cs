@@ -8,13 +8,17 @@ namespace Passerelle.Cli;
 /// <summary>Starts a gateway for a verb and runs it until the process is told to stop.</summary>
 internal static class GatewayRunner
 {
-    public static async Task<int> RunAsync(GatewayOptions options, IReadOnlyList<string> files, CancellationToken cancellationToken,
+    public static Task<int> RunAsync(GatewayOptions options, IReadOnlyList<string> files, CancellationToken cancellationToken,
+        Func<GatewayHost, Task>? started = null) =>
+        RunAsync(options, new ConfigurationSource.Manifests(files), cancellationToken, started);
+
+    public static async Task<int> RunAsync(GatewayOptions options, ConfigurationSource source, CancellationToken cancellationToken,
         Func<GatewayHost, Task>? started = null)
     {
         GatewayHost host;
         try
         {
-            host = GatewayHost.Create(options, files);
+            host = GatewayHost.Create(options, source);
         }
         catch (OptionsException e)
         {
@@ -28,8 +32,9 @@ internal static class GatewayRunner
 
         await using (host)
         {
+            // A cluster without Ingresses yet is a normal start (they come later); manifests that serve nothing are a mistake.
             var model = host.LoadInitialConfiguration();
-            if (model.Routes.Count == 0 && model.DefaultRoute is null)
+            if (source is ConfigurationSource.Manifests(var files) && model.Routes.Count == 0 && model.DefaultRoute is null)
             {
                 await Console.Error.WriteLineAsync(
                     "passerelle: nothing to serve: no Ingress of class azure/application-gateway or passerelle with a usable rule " +

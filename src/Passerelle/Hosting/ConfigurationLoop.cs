@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Passerelle.Kubernetes.Files;
+using Passerelle.Kubernetes.Sources;
 using Passerelle.Model;
 using Passerelle.Model.Diagnostics;
 using Passerelle.Model.Translation;
@@ -10,24 +10,29 @@ using Passerelle.Proxy.Runtime;
 namespace Passerelle.Hosting;
 
 /// <summary>
-/// The one writer of the gateway's configuration: manifest files -> objects -> model -> published snapshot.
-/// Diagnostics are logged once, when they first appear, and again only after they were fixed and came back.
-/// A change that would route every request the same way publishes nothing.
+/// The one writer of the gateway's configuration: source (manifest files or the Kubernetes API) -> objects ->
+/// model -> published snapshot, the same for both sources. Nothing is published before the source holds a
+/// complete view. Diagnostics are logged once, when they first appear, and again only after they were fixed
+/// and came back. A change that would route every request the same way publishes nothing.
 /// </summary>
 internal sealed partial class ConfigurationLoop : BackgroundService
 {
-    private readonly ManifestFiles _files;
+    private readonly IObjectSource _source;
+    private readonly IngressClassPolicy _classes;
     private readonly SnapshotHolder _snapshots;
     private readonly ILogger _logger;
     private HashSet<string> _reported = new(StringComparer.Ordinal);
     private volatile IReadOnlyList<Diagnostic> _diagnostics = [];
 
-    public ConfigurationLoop(ManifestFiles files, SnapshotHolder snapshots, ILogger<ConfigurationLoop> logger)
+    public ConfigurationLoop(IObjectSource source, IngressClassPolicy classes, SnapshotHolder snapshots, ILogger<ConfigurationLoop> logger)
     {
-        _files = files;
+        _source = source;
+        _classes = classes;
         _snapshots = snapshots;
         _logger = logger;
     }
+
+    public IObjectSource Source => _source;
 
     /// <summary>Every diagnostic about the current files and objects, for the admin endpoints.</summary>
     public IReadOnlyList<Diagnostic> Diagnostics
@@ -36,18 +41,28 @@ internal sealed partial class ConfigurationLoop : BackgroundService
         private set => _diagnostics = value;
     }
 
-    /// <summary>Loads, translates and publishes once. Returns the model so that start-up can decide to fail.</summary>
+    /// <summary>
+    /// Loads, translates and publishes once. Returns the model so that start-up can decide to fail. Does nothing
+    /// until the source is complete; the first complete view is always published, even an empty one, so that
+    /// a cluster without Ingresses is served (404) and ready.
+    /// </summary>
     public GatewayModel ApplyOnce(bool force = false)
     {
-        var started = Stopwatch.GetTimestamp();
-        var manifests = _files.Load();
-        if (!manifests.Changed && !force)
+        if (!_source.Complete)
         {
             return _snapshots.Model;
         }
 
-        var model = GatewayTranslator.Translate(manifests.Objects);
-        Report(manifests.Diagnostics.Concat(model.Diagnostics));
+        var started = Stopwatch.GetTimestamp();
+        var snapshot = _source.Load();
+        force |= !_snapshots.HasConfiguration;
+        if (!snapshot.Changed && !force)
+        {
+            return _snapshots.Model;
+        }
+
+        var model = GatewayTranslator.Translate(snapshot.Objects, _classes);
+        Report(snapshot.Diagnostics.Concat(model.Diagnostics));
         if (force || !model.RoutesLike(_snapshots.Model))
         {
             var generation = _snapshots.Publish(model);
@@ -56,21 +71,21 @@ internal sealed partial class ConfigurationLoop : BackgroundService
         }
 
         // Otherwise only diagnostics or unused objects changed: the snapshot stays, untouched.
-        Diagnostics = manifests.Diagnostics.Concat(model.Diagnostics).ToArray();
+        Diagnostics = snapshot.Diagnostics.Concat(model.Diagnostics).ToArray();
         return model;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var watcher = new ManifestWatcher(_files.Paths);
+        await _source.StartAsync(stoppingToken);
 
-        // Files changed between the initial load and the watcher's start would otherwise wait for the next change.
+        // Changes between the initial load and the watcher's start would otherwise wait for the next change.
         ApplyOnce();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await watcher.WaitForChangeAsync(stoppingToken);
+                await _source.WaitForChangeAsync(stoppingToken);
                 ApplyOnce();
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

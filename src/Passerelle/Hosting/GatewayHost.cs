@@ -9,7 +9,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Passerelle.Health;
+using Passerelle.Kubernetes.Api;
+using Passerelle.Kubernetes.Api.Status;
 using Passerelle.Kubernetes.Files;
+using Passerelle.Kubernetes.Sources;
+using Passerelle.Model.Translation;
 using Passerelle.Proxy;
 using Passerelle.Proxy.Runtime;
 using Passerelle.Proxy.Tunnels;
@@ -18,7 +22,8 @@ namespace Passerelle.Hosting;
 
 /// <summary>
 /// One gateway process: the traffic listener (HTTP/1.1, HTTP/2 prior knowledge, WebSocket), the admin listener,
-/// and the configuration loop that feeds them from manifest files.
+/// and the configuration loop that feeds them from manifest files or from the Kubernetes API (with, there, the
+/// Ingress status publisher).
 /// </summary>
 internal sealed class GatewayHost : IAsyncDisposable
 {
@@ -43,9 +48,17 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public int AdminPort => (_adminListener?.IPEndPoint ?? throw new InvalidOperationException("not started")).Port;
 
-    public static GatewayHost Create(GatewayOptions options, IEnumerable<string> manifestPaths, Action<ILoggingBuilder>? logging = null)
+    public static GatewayHost Create(GatewayOptions options, IEnumerable<string> manifestPaths, Action<ILoggingBuilder>? logging = null) =>
+        Create(options, new ConfigurationSource.Manifests(manifestPaths.ToArray()), logging);
+
+    public static GatewayHost Create(GatewayOptions options, ConfigurationSource source, Action<ILoggingBuilder>? logging = null)
     {
-        var problems = options.Validate();
+        var problems = options.Validate().ToList();
+        if (source is ConfigurationSource.KubernetesApi api)
+        {
+            problems.AddRange(api.Options.Validate());
+        }
+
         if (problems.Count > 0)
         {
             throw new OptionsException(problems);
@@ -70,12 +83,17 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         builder.Services.AddPasserelleDataPlane(options);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
-        builder.Services.AddSingleton(new ManifestFiles(manifestPaths));
+        AddSource(builder.Services, source);
         builder.Services.AddSingleton<ConfigurationLoop>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigurationLoop>());
 
         var socketPath = Path.Combine(Path.GetTempPath(), $"passerelle-h2-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
         var host = new GatewayHost(socketPath);
+        builder.WebHost.UseSockets(o =>
+        {
+            if (Environment.GetEnvironmentVariable("PASSERELLE_EXP_KESTREL_NOWAIT") == "1") o.WaitForDataBeforeAllocatingBuffer = false;
+            if (Environment.GetEnvironmentVariable("PASSERELLE_EXP_INLINE") == "1") o.UnsafePreferInlineScheduling = true;
+        });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -99,7 +117,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         var app = host.App = builder.Build();
         var forwarder = app.Services.GatewayRequestHandler();
         var admin = new AdminEndpoints(app.Services.GetRequiredService<SnapshotHolder>(), app.Services.GetRequiredService<ConfigurationLoop>(),
-            app.Services.GetRequiredService<HealthMonitor>(), app.Lifetime);
+            app.Services.GetRequiredService<HealthMonitor>(), app.Lifetime, app.Services.GetService<IngressStatusPublisher>());
         app.Run(context => IsAdmin(context) ? admin.HandleAsync(context) : forwarder(context));
 
         // SIGTERM: /readyz already answers 503 (it watches ApplicationStopping); every WebSocket gets a polite
@@ -109,6 +127,47 @@ internal sealed class GatewayHost : IAsyncDisposable
         var spread = options.CloseSpread < options.ShutdownTimeout / 2 ? options.CloseSpread : options.ShutdownTimeout / 2;
         app.Lifetime.ApplicationStopping.Register(() => _ = connections.CloseAllAsync(WebSocketCloseStatus.EndpointUnavailable, spread));
         return host;
+    }
+
+    /// <summary>
+    /// Registers the object source. For the API: the client (its configuration is checked here, so that a bad
+    /// kubeconfig stops the gateway with the options' other problems), the object source and, when an address
+    /// is to be published, the Ingress status publisher.
+    /// </summary>
+    private static void AddSource(IServiceCollection services, ConfigurationSource source)
+    {
+        switch (source)
+        {
+            case ConfigurationSource.Manifests manifests:
+                services.AddSingleton<IObjectSource>(_ => new ManifestSource(new ManifestFiles(manifests.Paths)));
+                services.AddSingleton(IngressClassPolicy.Default);
+                break;
+
+            case ConfigurationSource.KubernetesApi api:
+                (k8s.IKubernetes Client, string Server, string OwnNamespace) client;
+                try
+                {
+                    client = ApiClient.Create(api.Options);
+                }
+                catch (ApiConfigurationException e)
+                {
+                    throw new OptionsException([e.Message]);
+                }
+
+                services.AddSingleton(_ => client.Client);
+                services.AddSingleton(api.Options.ClassPolicy);
+                services.AddSingleton(sp => new KubernetesObjectSource(client.Client, client.Server, api.Options,
+                    sp.GetRequiredService<ILogger<KubernetesObjectSource>>()));
+                services.AddSingleton<IObjectSource>(sp => sp.GetRequiredService<KubernetesObjectSource>());
+                if (api.Options.PublishesStatus)
+                {
+                    services.AddSingleton(sp => new IngressStatusPublisher(client.Client, sp.GetRequiredService<KubernetesObjectSource>(), api.Options,
+                        client.OwnNamespace, sp.GetRequiredService<ILogger<IngressStatusPublisher>>()));
+                    services.AddHostedService<IngressStatusService>();
+                }
+
+                break;
+        }
     }
 
     /// <summary>Loads and publishes the manifests before any listener opens, so the first request sees them.</summary>
