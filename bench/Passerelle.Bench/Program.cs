@@ -1,13 +1,14 @@
 using System.CommandLine;
 using Passerelle.Bench.Modes;
 
-// One verb per benchmark mode; bench/README.md lists them, the ones done and the ones to come.
+// One verb per benchmark mode; bench/README.md describes them.
 var root = new RootCommand(
     "Passerelle's benchmarks. Each mode starts what it measures on loopback, runs the real gateway as users do, " +
     "and writes a Markdown report to bench/results/.")
 {
     PropagationMode.Create(),
     PingPongMode.Create(),
+    StreamMode.Create(),
     HoldMode.Create(),
 };
 
