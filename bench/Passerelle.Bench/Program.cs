@@ -10,6 +10,9 @@ var root = new RootCommand(
     PingPongMode.Create(),
     StreamMode.Create(),
     HoldMode.Create(),
+    HttpMode.Create(),
+    ChurnMode.Create(),
+    SummaryMode.Create(),
 };
 
 // On Ctrl+C a mode stops its gateway with SIGTERM, which must not be cut short.

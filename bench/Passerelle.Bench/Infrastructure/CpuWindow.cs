@@ -3,7 +3,8 @@ using System.Net;
 namespace Passerelle.Bench.Infrastructure;
 
 /// <summary>
-/// CPU used over a measured window: by the proxy's process, by the client (the bench process) and by the echo
+/// CPU used over a measured window: by the proxy's process, by the client (the bench process and the children it
+/// waited for, such as wrk) and by the echo
 /// backend, and how busy each core was. CPU time per operation is the fairest figure on a shared 2-core machine:
 /// it does not depend on which side saturated first.
 /// </summary>
@@ -24,7 +25,7 @@ internal sealed class CpuWindow
         _proxy = proxy;
         _backend = backend;
         _proxyStart = proxy is { } pid ? ProcFs.CpuSeconds(pid) : 0;
-        _clientStart = ProcFs.CpuSeconds(Environment.ProcessId);
+        _clientStart = ProcFs.CpuSeconds(Environment.ProcessId, withChildren: true);
         _backendStart = ProcFs.CpuSeconds(backend);
         _coresStart = ProcFs.CoreTimes();
     }
@@ -39,7 +40,7 @@ internal sealed class CpuWindow
     {
         _cores = ProcFs.BusyPercent(_coresStart, ProcFs.CoreTimes());
         ProxySeconds = _proxy is { } pid ? ProcFs.CpuSeconds(pid) - _proxyStart : double.NaN;
-        _clientSeconds = ProcFs.CpuSeconds(Environment.ProcessId) - _clientStart;
+        _clientSeconds = ProcFs.CpuSeconds(Environment.ProcessId, withChildren: true) - _clientStart;
         _backendSeconds = ProcFs.CpuSeconds(_backend) - _backendStart;
     }
 

@@ -8,12 +8,19 @@ internal static class ProcFs
     private static readonly double SecondsPerTick = 1.0 / Native.ClockTicksPerSecond;
 
     /// <summary>User + system CPU seconds used so far by process <paramref name="pid"/> (all its threads), from /proc/PID/stat.</summary>
-    public static double CpuSeconds(int pid)
+    /// <param name="withChildren">Also the time of its children that exited and were waited for (cutime, cstime), such as wrk for the bench process.</param>
+    public static double CpuSeconds(int pid, bool withChildren = false)
     {
         var stat = Read($"/proc/{pid}/stat");
-        // Fields after "(comm)": state is field 3, utime field 14, stime field 15.
+        // Fields after "(comm)": state is field 3, utime field 14, stime field 15, cutime 16, cstime 17.
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * SecondsPerTick;
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        if (withChildren)
+        {
+            ticks += long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
+        }
+
+        return ticks * SecondsPerTick;
     }
 
     /// <summary>VmRSS of process <paramref name="pid"/>, in KiB, from /proc/PID/status.</summary>
