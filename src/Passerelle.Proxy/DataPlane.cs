@@ -51,6 +51,7 @@ public static class DataPlane
         {
             l.Protocols = HttpProtocols.Http1;
             http2.DetectOn(l);
+            Splice.ClientTransport.ExposeOn(l);
             traffic = l;
         });
         return traffic!;

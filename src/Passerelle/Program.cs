@@ -1,5 +1,9 @@
 using System.CommandLine;
 using Passerelle.Cli;
+using Passerelle.Proxy.Listeners;
+
+// Before anything creates a socket: .NET reads this setting once.
+SocketTuning.ApplyProcessDefaults();
 
 var root = new RootCommand(
     "Passerelle: an application gateway and Kubernetes ingress controller for WebSocket-heavy applications, " +

@@ -135,7 +135,7 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
             return (ForwarderError.UpgradeResponseCanceled, e);
         }
 
-        var client = (TunnelStream)tunnel.AttachClient(upgraded);
+        var client = (TunnelStream)tunnel.AttachClient(ClientTransport.OpenStream(context, upgraded));
         try
         {
             // What the backend sent right after its 101 (a greeting, say) goes first, through the frame tracking.

@@ -15,6 +15,7 @@ using Passerelle.Kubernetes.Files;
 using Passerelle.Kubernetes.Sources;
 using Passerelle.Model.Translation;
 using Passerelle.Proxy;
+using Passerelle.Proxy.Listeners;
 using Passerelle.Proxy.Runtime;
 using Passerelle.Proxy.Tunnels;
 
@@ -75,6 +76,10 @@ internal sealed class GatewayHost : IAsyncDisposable
             });
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
             builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+
+            // With any level enabled, ASP.NET Core's hosting creates an Activity and a log scope for every request,
+            // a WebSocket's included, and keeps them for its whole life: the gateway logs its own events instead.
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         }
         else
         {
@@ -89,11 +94,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         var socketPath = Path.Combine(Path.GetTempPath(), $"passerelle-h2-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
         var host = new GatewayHost(socketPath);
-        builder.WebHost.UseSockets(o =>
-        {
-            if (Environment.GetEnvironmentVariable("PASSERELLE_EXP_KESTREL_NOWAIT") == "1") o.WaitForDataBeforeAllocatingBuffer = false;
-            if (Environment.GetEnvironmentVariable("PASSERELLE_EXP_INLINE") == "1") o.UnsafePreferInlineScheduling = true;
-        });
+        builder.WebHost.UseGatewaySockets();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -1,0 +1,92 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+
+namespace Passerelle.Proxy.Splice;
+
+/// <summary>
+/// A connection's duplex pipe as a stream: reads copy out of the input pipe (a zero-byte read waits for data and
+/// consumes nothing), writes copy into the output pipe and flush. The pipes stay open when it is disposed: they
+/// belong to the connection.
+/// </summary>
+internal sealed class TransportStream(IDuplexPipe pipe) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var input = pipe.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var data = result.Buffer;
+            if (buffer.IsEmpty || data.IsEmpty)
+            {
+                input.AdvanceTo(data.Start);
+                if (buffer.IsEmpty || result.IsCompleted)
+                {
+                    return 0;
+                }
+
+                continue; // a cancelled read with nothing to show: wait again
+            }
+
+            var count = (int)Math.Min(data.Length, buffer.Length);
+            var taken = data.Slice(0, count);
+            taken.CopyTo(buffer.Span);
+            input.AdvanceTo(taken.End);
+            return count;
+        }
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var flushed = await pipe.Output.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        if (flushed.IsCompleted)
+        {
+            throw new IOException("the client's connection is closed");
+        }
+    }
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var flushed = await pipe.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (flushed.IsCompleted)
+        {
+            throw new IOException("the client's connection is closed");
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    // The relay is asynchronous throughout; blocking on a pipe would stall a thread-pool thread.
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override void Flush()
+    {
+        // Every write flushes.
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+}
