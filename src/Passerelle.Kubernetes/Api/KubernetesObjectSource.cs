@@ -29,6 +29,7 @@ public sealed partial class KubernetesObjectSource : IObjectSource, IReflectorOw
     private readonly CancellationTokenSource _stop = new();
     private readonly long _started = System.Diagnostics.Stopwatch.GetTimestamp();
     private Task[] _running = [];
+    private int _disposed;
     private long _loaded = -1;
     private bool _complete;
     private DateTimeOffset? _outageSince;
@@ -126,6 +127,12 @@ public sealed partial class KubernetesObjectSource : IObjectSource, IReflectorOw
 
     public async ValueTask DisposeAsync()
     {
+        // The host's container may dispose this twice (it is registered as itself and as IObjectSource).
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {

@@ -59,6 +59,7 @@ internal sealed partial class Reflector
     private string? _lastError;
     private string? _resourceVersion;
     private int _failures;
+    private int _delivered;
 
     public Reflector(WatchedKind kind, ApiScope scope, IKubernetes client, KubernetesApiOptions options, IReflectorOwner owner, ILogger logger)
     {
@@ -166,11 +167,12 @@ internal sealed partial class Reflector
                 resourceVersion = null;
             }
             catch (Exception e) when (resourceVersion is not null && watchStarted != 0 && !IsConnectFailure(e)
-                && Stopwatch.GetElapsedTime(watchStarted) >= StableWatch)
+                && (_delivered > 0 || Stopwatch.GetElapsedTime(watchStarted) >= StableWatch))
             {
                 // A watch that ran and then broke (an API server restarting, a load balancer's idle timeout) is
-                // resumed at once from where it was; only a watch that cannot even start is a failure.
+                // resumed at once from the last event it delivered; only a watch that cannot even start is a failure.
                 Log.WatchDropped(_logger, _kind.Kind, Where, e.Message);
+                resourceVersion = LastVersion ?? resourceVersion;
             }
             catch (Exception e)
             {
@@ -210,6 +212,18 @@ internal sealed partial class Reflector
         _ => e.Message,
     };
 
+    /// <summary>The resourceVersion of the last list, event or bookmark applied.</summary>
+    private string? LastVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _resourceVersion;
+            }
+        }
+    }
+
     private string Where => _scope.Namespace is null ? "all namespaces" : $"namespace {_scope.Namespace}";
 
     private async Task<string> ListAsync(CancellationToken stop)
@@ -245,7 +259,7 @@ internal sealed partial class Reflector
         watch.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds) + _options.RequestTimeout);
         var end = WatchEnd.Closed;
         Exception? problem = null;
-        var delivered = 0;
+        _delivered = 0;
 
         void OnError(Exception e)
         {
@@ -272,7 +286,7 @@ internal sealed partial class Reflector
         {
             await foreach (var (type, item) in _kind.Watch(_client, _scope, resourceVersion, timeoutSeconds, OnError, watch.Token).ConfigureAwait(false))
             {
-                delivered++;
+                _delivered++;
                 _failures = 0;
                 resourceVersion = item.Metadata?.ResourceVersion ?? resourceVersion;
                 Apply(type, item, resourceVersion);
@@ -285,7 +299,7 @@ internal sealed partial class Reflector
                 throw new TimeoutException($"the {_kind.Kind} watch stayed silent past its timeout");
             }
         }
-        catch (EndOfStreamException) when (delivered == 0)
+        catch (EndOfStreamException) when (_delivered == 0)
         {
             // The client reads a watch's first line before returning it: a watch that timed out without any event
             // ends here, which is a normal end.
@@ -296,7 +310,7 @@ internal sealed partial class Reflector
             ExceptionDispatchInfo.Throw(problem);
         }
 
-        return (end, delivered, resourceVersion);
+        return (end, _delivered, resourceVersion);
     }
 
     private void Apply(WatchEventType type, IKubernetesObject<V1ObjectMeta> item, string resourceVersion)
