@@ -200,5 +200,8 @@ public sealed class DataPlaneTests
         Assert.Equal("hello from pod-a", await socket.ReceiveTextAsync());
         var ended = await Record.ExceptionAsync(() => socket.ReceiveTextAsync(TimeSpan.FromSeconds(15)));
         Assert.True(ended is WebSocketException, $"the idle connection should be closed by the gateway, got {ended}");
+
+        // Politely: a Close frame with 1001 Going Away and the reason, not a dropped connection.
+        Assert.Contains("EndpointUnavailable idle timeout", ended.Message);
     }
 }

@@ -16,9 +16,13 @@ internal static class Relay
     /// <summary>Large enough for a 1 MiB message in a few reads; rented only while bytes are in flight.</summary>
     private const int BufferSize = 64 * 1024;
 
-    public static async Task RunAsync(TunnelStream client, TunnelStream backend, Socket backendSocket, WebSocketTunnel tunnel, CancellationToken aborted)
+    /// <remarks>
+    /// Not tied to the request's RequestAborted: Kestrel fires it when the client half-closes, which would cut the
+    /// backend's answer short. An aborted client connection fails the client's reads instead, which stops the relay.
+    /// </remarks>
+    public static async Task RunAsync(TunnelStream client, TunnelStream backend, Socket backendSocket, WebSocketTunnel tunnel)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        using var stop = new CancellationTokenSource();
         var up = PumpAsync(client, backend, tunnel, stop.Token);
         var down = PumpAsync(backend, client, tunnel, stop.Token);
         var first = await Task.WhenAny(up, down).ConfigureAwait(false);

@@ -146,7 +146,7 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
 
             var socket = backend.DetachSocket();
             await using var backendSide = (TunnelStream)tunnel.AttachBackend(new NetworkStream(socket, ownsSocket: true));
-            await Relay.RunAsync(client, backendSide, socket, tunnel, context.RequestAborted).ConfigureAwait(false);
+            await Relay.RunAsync(client, backendSide, socket, tunnel).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {
