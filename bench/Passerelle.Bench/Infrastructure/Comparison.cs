@@ -111,7 +111,7 @@ internal sealed class ComparisonOptions
     }
 
     /// <summary>
-    /// Starts the echo backend, then for each run starts each peer in turn, measures it with <paramref name="measure"/>
+    /// Starts the echo backend, then for each run starts each peer in turn (the order turning by one each run), measures it with <paramref name="measure"/>
     /// and stops it. A peer that cannot be started or measured in a run has no figures for that run.
     /// </summary>
     public static async Task<ComparisonResult> RunAsync(ComparisonSettings settings, string mode, int capacity,
@@ -136,7 +136,9 @@ internal sealed class ComparisonOptions
             var commands = new Dictionary<Peer, string>();
             for (var run = 1; run <= settings.Runs; run++)
             {
-                foreach (var result in results)
+                // The order turns by one peer each run, so that a slow drift of the shared machine's load does not
+                // always fall on the same peer.
+                foreach (var result in results.Skip((run - 1) % results.Count).Concat(results.Take((run - 1) % results.Count)))
                 {
                     await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                         $"bench {mode}: run {run} of {settings.Runs}: {Peers.Name(result.Peer)}"));
