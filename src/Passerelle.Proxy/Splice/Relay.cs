@@ -47,13 +47,13 @@ internal static class Relay
     }
 
     /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> until <paramref name="from"/> ends (returns) or fails (throws).</summary>
-    private static async Task PumpAsync(Stream from, Stream to, WebSocketTunnel tunnel, CancellationToken cancellationToken)
+    private static async Task PumpAsync(TunnelStream from, TunnelStream to, WebSocketTunnel tunnel, CancellationToken cancellationToken)
     {
         // Yield first so that both directions start before either runs its first (possibly synchronous) read.
         await Task.Yield();
         while (true)
         {
-            await from.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            await from.WaitForDataAsync(cancellationToken).ConfigureAwait(false);
             var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
             try
             {

@@ -80,7 +80,9 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
                 return await SendResponseAsync(context, backend, head).ConfigureAwait(false);
             }
 
-            return await SpliceAsync(context, route, destination, service, backend, head).ConfigureAwait(false);
+            CopyFields(head, context.Response.Headers, skipLength: true);
+            head = null!; // not kept alive by this frame for the WebSocket's lifetime
+            return await SpliceAsync(context, route, destination, service, backend).ConfigureAwait(false);
         }
     }
 
@@ -117,9 +119,8 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
     }
 
     private async Task<(ForwarderError, Exception?)> SpliceAsync(HttpContext context, RuntimeRoute route, Destination destination, string service,
-        BackendConnection backend, ResponseHead head)
+        BackendConnection backend)
     {
-        CopyFields(head, context.Response.Headers, skipLength: true);
         var tunnel = new WebSocketTunnel(tunnels, context, destination.Name, service, logger)
         {
             IdleTimeout = route.Rule.Settings.WebSocketIdleTimeout ?? options.WebSocketIdleTimeout,

@@ -23,8 +23,8 @@ internal sealed class TunnelStream : Stream
     // tracker only ever read or changed under it.
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly object _stateLock = new();
-    private readonly TaskCompletionSource _closeSeen = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _inputEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private LazySignal _closeSeen;
+    private LazySignal _inputEnded;
     private FrameBoundaryTracker _frames;
     private volatile int _state;
     private byte[]? _closeFrame;
@@ -57,6 +57,12 @@ internal sealed class TunnelStream : Stream
 
     /// <summary>Completes when reading this side reached its end or failed (or it is disposed).</summary>
     public Task InputEnded => _inputEnded.Task;
+
+    /// <summary>
+    /// Waits until the input has bytes to read, without a buffer and without taking any (a zero-byte read of the
+    /// inner stream, which does not report the end of the input: the read that follows does).
+    /// </summary>
+    public ValueTask<int> WaitForDataAsync(CancellationToken cancellationToken) => _inner.ReadAsync(Memory<byte>.Empty, cancellationToken);
 
     /// <summary>
     /// When a read reaches the end of this side's input, the end is reported only once the task
@@ -264,14 +270,14 @@ internal sealed class TunnelStream : Stream
         }
         catch
         {
-            _inputEnded.TrySetResult();
+            _inputEnded.Set();
             throw;
         }
 
         // A zero-byte read (the copy loop's wait for data) returns 0 without meaning the end.
         if (read == 0 && !buffer.IsEmpty)
         {
-            _inputEnded.TrySetResult();
+            _inputEnded.Set();
             if (_lingerAtEnd?.Invoke() is { } until)
             {
                 await until.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -290,7 +296,7 @@ internal sealed class TunnelStream : Stream
         var read = _inner.Read(buffer);
         if (read == 0 && !buffer.IsEmpty)
         {
-            _inputEnded.TrySetResult();
+            _inputEnded.Set();
         }
 
         return read;
@@ -356,7 +362,7 @@ internal sealed class TunnelStream : Stream
     {
         if (_frames.SawClose)
         {
-            _closeSeen.TrySetResult();
+            _closeSeen.Set();
         }
     }
 
@@ -429,7 +435,7 @@ internal sealed class TunnelStream : Stream
         }
 
         pending?.TrySetResult(false);
-        _closeSeen.TrySetResult();
-        _inputEnded.TrySetResult();
+        _closeSeen.Set();
+        _inputEnded.Set();
     }
 }
