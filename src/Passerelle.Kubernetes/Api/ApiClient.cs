@@ -36,6 +36,10 @@ public static class ApiClient
         // Watches are exempt from this timeout (the client lifts it for watch=true); lists, status updates and
         // Lease calls are not, so that a silent API server is noticed.
         config.HttpClientTimeout = options.RequestTimeout;
+
+        // Without it a connection to an unreachable address waits for the kernel's SYN retries (minutes), and
+        // neither an outage nor its end would be noticed in time.
+        config.FirstMessageHandlerSetup = handler => handler.ConnectTimeout = options.RequestTimeout;
         config.UserAgent = "passerelle";
         return (new k8s.Kubernetes(config), config.Host, config.Namespace ?? "default");
     }

@@ -141,12 +141,20 @@ internal sealed partial class Reflector
                 resourceVersion = lastVersion;
                 switch (end)
                 {
-                    case WatchEnd.Gone:
-                        Log.Expired(_logger, _kind.Kind, Where, resourceVersion);
+                    case WatchEnd.Gone or WatchEnd.Unreadable:
+                        if (end == WatchEnd.Gone)
+                        {
+                            Log.Expired(_logger, _kind.Kind, Where, resourceVersion);
+                        }
+
                         resourceVersion = null;
-                        break;
-                    case WatchEnd.Unreadable:
-                        resourceVersion = null;
+
+                        // A server that expires even the version it just listed at must not make the gateway spin.
+                        if (delivered == 0 && ++quickCloses > 1)
+                        {
+                            await Task.Delay(_delay.For(quickCloses - 1), stop).ConfigureAwait(false);
+                        }
+
                         break;
                     case WatchEnd.Closed when delivered == 0 && Stopwatch.GetElapsedTime(watchStarted) < StableWatch:
                         // A server or proxy that closes watches at once must not make the gateway spin.

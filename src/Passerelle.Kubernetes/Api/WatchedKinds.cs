@@ -60,9 +60,24 @@ internal static class WatchedKinds
             : c.CoreV1.ListNamespacedSecretAsync(s.Namespace, continueParameter: next, fieldSelector: s.FieldSelector, limit: limit, cancellationToken: ct),
         (c, s, rv, timeout, onError, ct) => s.Namespace is null
             ? c.CoreV1.WatchListSecretForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: s.FieldSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
-            : c.CoreV1.WatchListNamespacedSecretAsync(s.Namespace, allowWatchBookmarks: true, fieldSelector: s.FieldSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct));
+            : c.CoreV1.WatchListNamespacedSecretAsync(s.Namespace, allowWatchBookmarks: true, fieldSelector: s.FieldSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+        TrimSecret);
 
     public static readonly IReadOnlyList<WatchedKind> All = [Ingress, IngressClass, Service, EndpointSlice, Pod, Secret];
+
+    /// <summary>
+    /// Keeps the data of the Secrets that can hold a certificate (type <c>kubernetes.io/tls</c>, or any with a
+    /// <c>tls.crt</c> key, as ingress-nginx accepts) and only the name of the others: a cluster's Secrets include
+    /// Helm's release records and service account tokens, which the gateway has no business holding.
+    /// </summary>
+    private static void TrimSecret(V1Secret secret)
+    {
+        if (secret.Type != "kubernetes.io/tls" && secret.Data?.ContainsKey("tls.crt") != true)
+        {
+            secret.Data = null;
+            secret.StringData = null;
+        }
+    }
 
     /// <summary>
     /// Keeps of a Pod what probe derivation reads (labels, containers' ports and probes): a cluster has many

@@ -160,6 +160,15 @@ public sealed class ApiSyncTests
         server.Delete("Secret", "shop", "web-tls");
         await Eventually.TrueAsync(() => gateway.Source.Objects().Secrets.Count == 0, "the deleted Secret to be dropped");
 
+        // Secrets that cannot hold a certificate (Helm releases, tokens) are known by name only.
+        var helm = ApiFixtures.Load("secret-web-tls.json");
+        helm["metadata"]!["name"] = "sh.helm.release.v1.web.v1";
+        helm["type"] = "helm.sh/release.v1";
+        helm["data"] = new JsonObject { ["release"] = "U0VDUkVULUhFTE0tUkVMRUFTRQ==" };
+        server.Apply(helm);
+        await Eventually.TrueAsync(() => gateway.Source.Objects().Secrets.Count == 1, "the Helm Secret to be seen");
+        Assert.Null(((V1Secret)gateway.Source.Objects().Secrets.Single().Object).Data);
+
         Assert.DoesNotContain("U0VDUkVU", gateway.Logs.Dump(), StringComparison.Ordinal);
         Assert.DoesNotContain("SECRET-", gateway.Logs.Dump(), StringComparison.Ordinal);
     }

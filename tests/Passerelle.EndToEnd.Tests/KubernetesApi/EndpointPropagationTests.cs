@@ -43,6 +43,30 @@ public sealed class EndpointPropagationTests(ITestOutputHelper output)
         Assert.Equal((HttpStatusCode.OK, "web-0"), await gateway.GetAsync("/whoami"));
     }
 
+    [Fact]
+    public async Task ABurstOfEventsIsCoalescedIntoFewTranslations()
+    {
+        await using var first = await TestBackend.StartAsync("web-0");
+        await using var second = await TestBackend.StartAsync("web-1");
+        await using var server = await FakeApiServer.StartAsync();
+        ApiFixtures.SeedWebApp(server, first);
+        await using var gateway = await ClusterGateway.StartAsync(server);
+        await gateway.WaitSyncedAsync();
+        var before = gateway.Host.Snapshots.Generation;
+
+        // A rolling update's worth of endpoint churn, as fast as the API server can send it.
+        for (var i = 0; i < 100; i++)
+        {
+            server.Apply(ApiFixtures.Slice(i % 2 == 0 ? second.EndPoint : first.EndPoint, i % 3 == 0 ? second.EndPoint : first.EndPoint));
+        }
+
+        server.Apply(ApiFixtures.Slice(second.EndPoint));
+        await Eventually.TrueAsync(() => Routes(gateway, second), "the last state of the burst to be routed");
+        var published = gateway.Host.Snapshots.Generation - before;
+        output.WriteLine($"101 EndpointSlice events published {published} configuration(s)");
+        Assert.InRange(published, 1, 50);
+    }
+
     private static bool Routes(ClusterGateway gateway, TestBackend backend) =>
         gateway.Model.Pools.Values.Single().ReadyEndpoints.Select(e => e.ToString()).SequenceEqual([backend.EndPoint.ToString()]);
 }
