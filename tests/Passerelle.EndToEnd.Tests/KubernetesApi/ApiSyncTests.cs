@@ -96,9 +96,20 @@ public sealed class ApiSyncTests
         server.Apply(pod);
         await Eventually.TrueAsync(() => gateway.Model.Pools.Values.Single().Probe.Path == "/ready", "the probe to follow the Pod");
 
-        // Pod deleted: nothing to copy a probe from any more.
+        // Pod deleted: nothing to copy a probe from any more; added back: its probe again.
         server.Delete("Pod", "shop", "web-5c9d8f7b6d-q2wlx");
         await Eventually.TrueAsync(() => gateway.Model.Pools.Values.Single().Probe.Path == "/", "the probe to fall back to /");
+        server.Apply(ApiFixtures.Load("pod-web.json"));
+        await Eventually.TrueAsync(() => gateway.Model.Pools.Values.Single().Probe.Path == "/health", "the added Pod's probe to be copied");
+
+        // Service modified: its port no longer the Ingress's, then back.
+        var service = ApiFixtures.Load("service-web.json");
+        service["spec"]!["ports"]![0]!["port"] = 8080;
+        server.Apply(service);
+        await Eventually.TrueAsync(async () => (await gateway.GetAsync("/whoami")).Status == HttpStatusCode.BadGateway, "a Service without the Ingress's port to answer 502");
+        Assert.Contains(gateway.Host.Configuration.Diagnostics, d => d.Object?.ToString() == "Ingress shop/web");
+        server.Apply(ApiFixtures.Load("service-web.json"));
+        await Eventually.TrueAsync(async () => (await gateway.GetAsync("/whoami")).Body == "web-1", "the Service's port to serve again");
 
         // Service deleted: 502; added back: served again.
         server.Delete("Service", "shop", "web");
@@ -106,9 +117,11 @@ public sealed class ApiSyncTests
         server.Apply(ApiFixtures.Load("service-web.json"));
         await Eventually.TrueAsync(async () => (await gateway.GetAsync("/whoami")).Body == "web-1", "the Service to serve again");
 
-        // EndpointSlice deleted: no endpoints.
+        // EndpointSlice deleted: no endpoints; added: served by its endpoint.
         server.Delete("EndpointSlice", "shop", "web-7xk2p");
         await Eventually.TrueAsync(async () => (await gateway.GetAsync("/whoami")).Status == HttpStatusCode.BadGateway, "no endpoints to answer 502");
+        server.Apply(ApiFixtures.Slice(first.EndPoint));
+        await Eventually.TrueAsync(async () => (await gateway.GetAsync("/whoami")).Body == "web-0", "the added EndpointSlice to serve");
     }
 
     [Fact]

@@ -121,6 +121,22 @@ public sealed class IngressStatusTests
             "the address to be removed from an Ingress that is no longer Passerelle's");
     }
 
+    [Fact]
+    public async Task AFailedStatusUpdateIsRetriedAndReportedOnce()
+    {
+        await using var pod = await TestBackend.StartAsync("web-0");
+        await using var server = await FakeApiServer.StartAsync();
+        ApiFixtures.SeedWebApp(server, pod);
+        server.StatusWritesFail = true;
+        await using var gateway = await ClusterGateway.StartAsync(server, "replica-a", o => o.PublishAddresses = [Address]);
+
+        await Eventually.TrueAsync(() => StatusWrites(server).Count >= 3, "the status update to be retried");
+        server.StatusWritesFail = false;
+        await Eventually.TrueAsync(() => StatusOf(server, "web") == Address, "the status to be written once the API accepts it");
+        var failed = Assert.Single(gateway.Logs.Entries, e => e.Event.Name == "IngressStatusFailed");
+        Assert.Contains("500 InternalServerError: Internal error occurred: etcdserver: request timed out", failed.Message);
+    }
+
     private static string? StatusOf(FakeApiServer server, string ingress) =>
         (string?)server.Get("Ingress", "shop", ingress)?["status"]?["loadBalancer"]?["ingress"]?[0]?["ip"];
 

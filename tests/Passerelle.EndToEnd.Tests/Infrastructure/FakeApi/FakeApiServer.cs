@@ -62,6 +62,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>When true, writes to a status subresource answer 500, as an API server whose storage is failing.</summary>
+    public bool StatusWritesFail { get; set; }
+
     /// <summary>Watches open now.</summary>
     public int OpenWatches
     {
@@ -570,6 +573,12 @@ internal sealed class FakeApiServer : IAsyncDisposable
         if (patch && context.Request.ContentType?.StartsWith("application/merge-patch+json", StringComparison.Ordinal) != true)
         {
             await StatusAsync(context, 415, "UnsupportedMediaType", $"this server takes merge patches only, not {context.Request.ContentType}");
+            return;
+        }
+
+        if (route.Subresource == "status" && StatusWritesFail)
+        {
+            await StatusAsync(context, 500, "InternalError", "Internal error occurred: etcdserver: request timed out");
             return;
         }
 
