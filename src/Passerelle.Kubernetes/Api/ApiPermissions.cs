@@ -1,7 +1,7 @@
 namespace Passerelle.Kubernetes.Api;
 
 /// <summary>One RBAC rule: verbs on a resource (or subresource, <c>ingresses/status</c>) of an API group.</summary>
-public sealed record ApiPermission(string Group, string Resource, IReadOnlyList<string> Verbs);
+internal sealed record ApiPermission(string Group, string Resource, IReadOnlyList<string> Verbs);
 
 /// <summary>
 /// What the gateway calls on the Kubernetes API, in RBAC's terms, so that the rules of deploy/gateway can be
@@ -9,7 +9,7 @@ public sealed record ApiPermission(string Group, string Resource, IReadOnlyList<
 /// nothing that <c>list</c> does not already allow to read, and lets operators check access as usual); Ingress
 /// status is merge-patched; the Lease is read, created and replaced, in the gateway's own namespace only.
 /// </summary>
-public static class ApiPermissions
+internal static class ApiPermissions
 {
     /// <summary>Rules needed in every watched namespace (cluster-wide when all are watched), IngressClasses always cluster-wide.</summary>
     public static IReadOnlyList<ApiPermission> Watching { get; } =

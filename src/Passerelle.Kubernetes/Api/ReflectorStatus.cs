@@ -6,7 +6,7 @@ namespace Passerelle.Kubernetes.Api;
 /// cannot be reached (the objects of the last good sync are kept and served); <paramref name="Since"/> is when
 /// that state began.
 /// </summary>
-public sealed record ReflectorStatus(
+internal sealed record ReflectorStatus(
     string Kind,
     string? Namespace,
     string State,

@@ -24,8 +24,9 @@ internal sealed record UnreadableItem(string? Namespace, string Name, string Err
 /// </summary>
 internal sealed class WatchedKind
 {
-    private readonly Func<IKubernetes, ApiScope, string? /*continue*/, int /*limit*/, CancellationToken, Task<ListPage>> _list;
-    private readonly Func<IKubernetes, ApiScope, string /*resourceVersion*/, int /*timeoutSeconds*/, Action<Exception>, CancellationToken,
+    // List: (client, scope, continue token, page size); watch: (client, scope, resourceVersion, timeoutSeconds, onError).
+    private readonly Func<IKubernetes, ApiScope, string?, int, CancellationToken, Task<ListPage>> _list;
+    private readonly Func<IKubernetes, ApiScope, string, int, Action<Exception>, CancellationToken,
         IAsyncEnumerable<(WatchEventType, IKubernetesObject<V1ObjectMeta>)>> _watch;
     private readonly Func<string, IKubernetesObject<V1ObjectMeta>> _decode;
     private readonly Action<IKubernetesObject<V1ObjectMeta>>? _trim;
