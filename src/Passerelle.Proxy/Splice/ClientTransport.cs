@@ -20,7 +20,7 @@ internal static class ClientTransport
     public static void ExposeOn(ListenOptions listener) =>
         listener.Use(next => connection =>
         {
-            connection.Items[Key] = connection.Transport;
+            connection.Items[Key] = connection;
             return next(connection);
         });
 
@@ -29,7 +29,7 @@ internal static class ClientTransport
     /// transport was not exposed.
     /// </summary>
     public static Stream OpenStream(HttpContext context, Stream upgraded) =>
-        context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(Key, out var value) == true && value is IDuplexPipe transport
-            ? new TransportStream(transport)
+        context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(Key, out var value) == true && value is ConnectionContext connection
+            ? new TransportStream(connection.Transport, connection.Features.Get<IConnectionSocketFeature>()?.Socket)
             : upgraded;
 }

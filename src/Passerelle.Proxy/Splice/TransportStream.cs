@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 
 namespace Passerelle.Proxy.Splice;
@@ -9,8 +10,16 @@ namespace Passerelle.Proxy.Splice;
 /// consumes nothing), writes copy into the output pipe and flush. The pipes stay open when it is disposed: they
 /// belong to the connection.
 /// </summary>
-internal sealed class TransportStream(IDuplexPipe pipe) : Stream
+/// <param name="pipe">The connection's transport.</param>
+/// <param name="socket">
+/// The connection's socket, when known: a large read waits for what the kernel already holds, so that a big message is
+/// passed on in large writes rather than in the transport's 4 KiB receives.
+/// </param>
+internal sealed class TransportStream(IDuplexPipe pipe, Socket? socket) : Stream
 {
+    /// <summary>Reads smaller than this are passed on at once: small messages never pay for the check.</summary>
+    private const int BatchingThreshold = 2048;
+
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
@@ -44,11 +53,29 @@ internal sealed class TransportStream(IDuplexPipe pipe) : Stream
                 continue; // a cancelled read with nothing to show: wait again
             }
 
+            if (data.Length >= BatchingThreshold && data.Length < buffer.Length && !result.IsCompleted && MoreIsArriving())
+            {
+                input.AdvanceTo(data.Start, data.End); // nothing consumed, all examined: wake up with more
+                continue;
+            }
+
             var count = (int)Math.Min(data.Length, buffer.Length);
             var taken = data.Slice(0, count);
             taken.CopyTo(buffer.Span);
             input.AdvanceTo(taken.End);
             return count;
+        }
+    }
+
+    private bool MoreIsArriving()
+    {
+        try
+        {
+            return socket?.Available > 0;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 
