@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.WebSockets;
 
 namespace Passerelle.Bench.Infrastructure;
 
-/// <summary>Ending what a benchmark started: child processes, and client sockets whose close is not measured.</summary>
+/// <summary>Ending the child processes a benchmark started.</summary>
 internal static class ChildProcesses
 {
     /// <summary>SIGTERM, as Kubernetes stops a pod; killed with its children if it has not exited within <paramref name="grace"/>.</summary>
@@ -34,32 +33,6 @@ internal static class ChildProcesses
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
-        }
-    }
-
-    /// <summary>Closes a client WebSocket politely if it is open, within <paramref name="timeout"/>, ignoring failures.</summary>
-    public static async Task CloseQuietlyAsync(ClientWebSocket? socket, TimeSpan timeout)
-    {
-        if (socket is null)
-        {
-            return;
-        }
-
-        try
-        {
-            if (socket.State == WebSocketState.Open)
-            {
-                using var deadline = new CancellationTokenSource(timeout);
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, deadline.Token);
-            }
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
-        {
-            // Closing is not measured.
-        }
-        finally
-        {
-            socket.Dispose();
         }
     }
 }

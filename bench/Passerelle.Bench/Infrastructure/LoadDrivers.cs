@@ -208,7 +208,7 @@ internal sealed class ChurnDriver : LoadDriver
         if (now >= _from && now < _to)
         {
             Cycles++;
-            Samples.Add(now - connection.Counter);
+            Samples.Add(now - connection.CycleStartedAt);
         }
 
         _restart.Enqueue(connection);
@@ -263,7 +263,7 @@ internal sealed class ChurnDriver : LoadDriver
                     continue;
                 }
 
-                worker.Counter = Stopwatch.GetTimestamp();
+                worker.CycleStartedAt = Stopwatch.GetTimestamp();
                 loop.Connect(worker, SourceAddresses.For(_nextSource++ % 62_500));
             }
 

@@ -33,8 +33,8 @@ internal sealed class RawConnection(int id)
     /// <summary>Stopwatch timestamp of the last send of a message, or of the connect.</summary>
     public long StartedAt { get; internal set; }
 
-    /// <summary>Free for the mode's own use (such as a count of round trips).</summary>
-    public long Counter { get; set; }
+    /// <summary>Stopwatch timestamp of the start of the mode's current cycle (churn: just before the connect).</summary>
+    public long CycleStartedAt { get; set; }
 
     internal int Fd = -1;
     internal byte[]? Out;

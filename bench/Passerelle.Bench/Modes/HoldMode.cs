@@ -119,7 +119,7 @@ internal static class HoldMode
             [
                 string.Create(CultureInfo.InvariantCulture, $"per peer and run: the proxy's RSS once it is ready (for .NET peers after a forced GC, see below), then {connections:N0} WebSockets opened ({ConnectConcurrency} handshakes at a time), {settle.TotalSeconds:F0} s idle, RSS read again with nothing forced; RSS KiB per connection = (after - before) / {connections}"),
                 "client source addresses spread over 127.0.x.y: connection i binds 127.0.(1 + i/250).(1 + i%250), so that no address runs short of ephemeral ports",
-                "process measured: Passerelle's and minimal YARP's dotnet process, nginx's one worker, HAProxy's single process; for no proxy, the Go echo backend itself (a reference: it holds the server end of each connection)",
+                "process measured: Passerelle's and minimal YARP's dotnet process, nginx's one worker, HAProxy's single process; no proxy has no process to measure (its limit is 0 KiB): its row only shows that the load opens and echoes every connection",
                 ".NET peers: `dotnet-gcdump collect` before opening and after the idle period makes the runtime run a full blocking GC and reports the live heap; \"GC heap KiB per connection\" is the difference of the live heaps / C, \"RSS after a forced GC\" the difference of the RSS read right after each dump / C. The plain RSS column is read before the second dump, with whatever garbage was there",
                 "proxy CPU µs per open: the proxy's CPU time while the connections opened, per connection; CPU while idle: over the idle period; then every connection sends its own text message at once and the echoes are counted for up to 60 s",
             ],
@@ -129,35 +129,39 @@ internal static class HoldMode
 
     private static async Task<Figures> MeasureAsync(ModeContext context, RunningPeer peer, int connections, TimeSpan settle, FileInfo gcdump)
     {
-        var pid = peer.ProxyPid ?? context.Backend.ProcessId;
+        // No proxy holds nothing: that row only checks that the load opens and echoes every connection. (The shared
+        // backend's RSS is no reference either: it keeps what earlier peers' runs left in its heap.)
+        var pid = peer.ProxyPid;
         var dotnet = Peers.IsDotnet(peer.Peer);
         var figures = new Figures();
-        var heapBefore = dotnet ? await GcDump.LiveHeapKiBAsync(gcdump, pid, context.Tmp, context.Stem) : double.NaN;
-        var before = ProcFs.RssKiB(pid);
-        figures[RssBefore] = before / 1024.0;
+        var heapBefore = dotnet && pid is { } p ? await GcDump.LiveHeapKiBAsync(gcdump, p, context.Tmp, context.Stem) : double.NaN;
+        var before = pid is { } q ? ProcFs.RssKiB(q) : 0;
+        figures[RssBefore] = pid is null ? double.NaN : before / 1024.0;
 
         var sockets = Enumerable.Range(0, connections).Select(i => new RawConnection(i)).ToArray();
         var driver = new HoldDriver();
         var loop = new WebSocketLoop(peer.EndPoint, sockets, driver);
         try
         {
-            var cpuBefore = ProcFs.CpuSeconds(pid);
+            var cpuBefore = pid is { } a ? ProcFs.CpuSeconds(a) : double.NaN;
             var started = Stopwatch.GetTimestamp();
             await Task.Factory.StartNew(() => driver.OpenAll(loop, sockets, ConnectConcurrency, TimeSpan.FromSeconds(120)),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             figures[OpenRate] = connections / Stopwatch.GetElapsedTime(started).TotalSeconds;
-            var cpuOpened = ProcFs.CpuSeconds(pid);
+            var cpuOpened = pid is { } b ? ProcFs.CpuSeconds(b) : double.NaN;
             figures[OpenCpu] = (cpuOpened - cpuBefore) * 1e6 / connections;
 
             await Task.Delay(settle);
-            figures[IdleCpu] = (ProcFs.CpuSeconds(pid) - cpuOpened) * 1e3;
-            var after = ProcFs.RssKiB(pid);
-            figures[Rss] = (after - before) / (double)connections;
-            if (dotnet)
+            if (pid is { } proxy)
             {
-                var heapAfter = await GcDump.LiveHeapKiBAsync(gcdump, pid, context.Tmp, context.Stem);
-                figures[Heap] = (heapAfter - heapBefore) / connections;
-                figures[RssForced] = (ProcFs.RssKiB(pid) - before) / (double)connections;
+                figures[IdleCpu] = (ProcFs.CpuSeconds(proxy) - cpuOpened) * 1e3;
+                figures[Rss] = (ProcFs.RssKiB(proxy) - before) / (double)connections;
+                if (dotnet)
+                {
+                    var heapAfter = await GcDump.LiveHeapKiBAsync(gcdump, proxy, context.Tmp, context.Stem);
+                    figures[Heap] = (heapAfter - heapBefore) / connections;
+                    figures[RssForced] = (ProcFs.RssKiB(proxy) - before) / (double)connections;
+                }
             }
 
             await Task.Factory.StartNew(() => driver.EchoAll(loop, sockets, TimeSpan.FromSeconds(60)),
