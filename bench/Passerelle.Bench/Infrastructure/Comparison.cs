@@ -146,7 +146,14 @@ internal sealed class ComparisonOptions
                     {
                         await using var peer = await Peers.StartAsync(result.Peer, context, capacity);
                         commands[result.Peer] = peer.Command;
+                        var files = peer.ProxyPid is { } pid ? ProcFs.OpenFiles(pid) : 0;
                         result.Runs.Add(await measure(context, peer));
+                        if (peer.ProxyPid is { } proxy)
+                        {
+                            // The client has closed its sockets; a proxy still holding them when stopped would close
+                            // them politely first (Passerelle spreads that over 5 s), which only lengthens the run.
+                            await WaitReleasedAsync(proxy, files);
+                        }
                     }
                     catch (BenchException e)
                     {
@@ -169,6 +176,15 @@ internal sealed class ComparisonOptions
             {
                 // A temp folder left behind is harmless.
             }
+        }
+    }
+
+    /// <summary>Waits up to 5 s for <paramref name="pid"/> to be back to about <paramref name="files"/> open files.</summary>
+    private static async Task WaitReleasedAsync(int pid, int files)
+    {
+        for (var i = 0; i < 100 && ProcFs.OpenFiles(pid) > files + 20; i++)
+        {
+            await Task.Delay(50);
         }
     }
 }

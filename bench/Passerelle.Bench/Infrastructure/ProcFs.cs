@@ -79,6 +79,19 @@ internal static class ProcFs
         return int.TryParse(hard, CultureInfo.InvariantCulture, out var value) ? value : int.MaxValue;
     }
 
+    /// <summary>How many files (sockets included) process <paramref name="pid"/> has open, from /proc/PID/fd.</summary>
+    public static int OpenFiles(int pid)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Child process ids of <paramref name="parent"/>.</summary>
     public static List<int> Children(int parent)
     {
