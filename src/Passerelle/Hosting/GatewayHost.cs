@@ -171,7 +171,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Loads and publishes the manifests before any listener opens, so the first request sees them.</summary>
+    /// <summary>
+    /// Loads and publishes the manifests before any listener opens, so the first request sees them. The API
+    /// source publishes later, once every kind is listed; until then <c>/readyz</c> answers 503.
+    /// </summary>
     public Model.GatewayModel LoadInitialConfiguration() => Configuration.ApplyOnce(force: true);
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
