@@ -174,17 +174,24 @@ internal static class Report
 /// <summary>A target of the issue and whether this run met it (null: could not tell).</summary>
 internal sealed record Verdict(string Target, bool? Met, string Detail);
 
-/// <summary>The mode's row in the summary of <c>bench/run.sh all</c>: one figure per peer.</summary>
-internal sealed record SummaryLine(string Measure, string Key, int Decimals, string Unit)
+/// <summary>
+/// The mode's rows in the summary of <c>bench/run.sh all</c>: its main figure per peer with the verdicts, and when
+/// <see cref="CpuMeasure"/> is given, the proxy's CPU time per operation (<see cref="CpuKey"/>).
+/// </summary>
+internal sealed record SummaryLine(string Measure, string Key, int Decimals, string Unit, string? CpuMeasure = null, string CpuKey = Figure.ProxyCpu)
 {
     public string Markdown(ComparisonResult result, IReadOnlyList<Verdict> verdicts)
     {
-        var cells = Peers.All.Select(peer =>
-        {
-            var results = result.Peers.FirstOrDefault(p => p.Peer == peer);
-            return results is null || !results.Measured ? "-" : Report.Number(results.Median(Key), Decimals) + Unit;
-        });
         var met = verdicts.Count == 0 ? "-" : string.Join("; ", verdicts.Select(v => (v.Met is null ? "not measured" : v.Met.Value ? "yes" : "no") + ": " + v.Target));
-        return $"| {Measure} | {string.Join(" | ", cells)} | {met} |\n";
+        var text = $"| {Measure} | {Cells(result, Key, Decimals)} | {met} |\n";
+        return CpuMeasure is null ? text : text + $"| {CpuMeasure} | {Cells(result, CpuKey, 0)} | - |\n";
     }
+
+    private string Cells(ComparisonResult result, string key, int decimals) => string.Join(" | ", Peers.All.Select(peer =>
+    {
+        var results = result.Peers.FirstOrDefault(p => p.Peer == peer);
+        return results is null || !results.Measured ? "-" : Report.Number(results.Median(key), decimals) + (Number(results.Median(key)) ? Unit : "");
+    }));
+
+    private static bool Number(double value) => !double.IsNaN(value);
 }

@@ -114,6 +114,7 @@ internal static class ChurnMode
                 "load: the bench's own client (`Infrastructure/WebSocketLoop.cs`); the handshake answer must be `101` with the right `Sec-WebSocket-Accept`",
             ],
             table, verdicts, notes, [RateColumn, CpuColumn],
-            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"churn: upgrades/s ({workers} workers)"), Rate, 0, ""));
+            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"churn: upgrades/s ({workers} workers)"), Rate, 0, "",
+                "churn: proxy CPU µs per upgrade"));
     }
 }

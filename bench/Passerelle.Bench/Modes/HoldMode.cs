@@ -124,7 +124,8 @@ internal static class HoldMode
                 "proxy CPU µs per open: the proxy's CPU time while the connections opened, per connection; CPU while idle: over the idle period; then every connection sends its own text message at once and the echoes are counted for up to 60 s",
             ],
             table, verdicts, notes, [RssColumn, heapColumn, new Column(Answered, "echoes answered", 0, Better.Higher)],
-            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"hold: KiB of RSS per idle WebSocket ({connections:N0})"), Rss, 1, ""));
+            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"hold: KiB of RSS per idle WebSocket ({connections:N0})"), Rss, 1, "",
+                "hold: proxy CPU µs per WebSocket opened", OpenCpu));
     }
 
     private static async Task<Figures> MeasureAsync(ModeContext context, RunningPeer peer, int connections, TimeSpan settle, FileInfo gcdump)

@@ -98,7 +98,8 @@ internal static partial class HttpMode
                 "percentiles are wrk's (its latency distribution; wrk does not correct for coordinated omission)",
             ],
             table, verdicts, notes, [RateColumn, CpuColumn],
-            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"http: GET requests/s ({connections} connections)"), Rate, 0, ""));
+            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"http: GET requests/s ({connections} connections)"), Rate, 0, "",
+                "http: proxy CPU µs per request"));
     }
 
     private static async Task<string> WrkAsync(string wrk, int connections, int seconds, string url)

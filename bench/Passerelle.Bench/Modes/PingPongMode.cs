@@ -90,7 +90,8 @@ internal static class PingPongMode
                 "load: the bench's own client (`Infrastructure/WebSocketLoop.cs`): one thread, one epoll set, non-blocking sockets, frames encoded once, every echo compared byte for byte with the message sent",
             ],
             table, verdicts, notes, [Rate, P99, new Column(Figure.ProxyCpu, "proxy CPU µs/msg", 1, Better.Lower)],
-            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"pingpong: {connections} WebSockets, 64-byte messages/s"), Rate.Key, 0, ""));
+            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"pingpong: {connections} WebSockets, 64-byte messages/s"), Rate.Key, 0, "",
+                "pingpong: proxy CPU µs per message"));
     }
 
     internal static bool? Compare(double value, double reference, Func<double, double, bool> test) =>

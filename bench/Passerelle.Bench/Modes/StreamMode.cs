@@ -82,6 +82,7 @@ internal static class StreamMode
                 "load: the bench's own client (`Infrastructure/WebSocketLoop.cs`), one thread, the message encoded once; every echo is compared byte for byte with the message sent; the backend reads each message whole before echoing it (gorilla's ReadMessage)",
             ],
             table, verdicts, PingPongMode.FailureNotes(result, connections), [MiBs, cpu],
-            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"stream: {connections} WebSockets, 1 MiB messages, MiB/s"), Throughput, 0, ""));
+            new SummaryLine(string.Create(CultureInfo.InvariantCulture, $"stream: {connections} WebSockets, 1 MiB messages, MiB/s"), Throughput, 0, "",
+                "stream: proxy CPU µs per MiB"));
     }
 }

@@ -26,7 +26,9 @@ internal static class SummaryMode
             var text = new StringBuilder();
             text.AppendLine("# Passerelle against nginx, HAProxy and a minimal YARP: every mode").AppendLine();
             text.AppendLine("Made by `bench/run.sh all`, which runs each mode in turn with its defaults; each figure is the median of the");
-            text.AppendLine("mode's runs; the details, the CPU time per operation and each run are in the mode's own report, linked below.").AppendLine();
+            text.AppendLine("mode's runs. Under each mode's figure, the proxy's CPU time per operation: on a shared 2-core machine the fairest");
+            text.AppendLine("comparison, as it does not depend on which side saturated first. Each proxy ran on core 0, the load and the Go echo");
+            text.AppendLine("backend on core 1; the details and every run are in the mode's own report, linked below.").AppendLine();
             text.AppendLine("## Machine (when the summary was written)").AppendLine().Append(MachineFacts.Markdown(started)).AppendLine();
             text.AppendLine("## Results").AppendLine();
             text.AppendLine("| mode: figure | no proxy (limit) | Passerelle | nginx | HAProxy | minimal YARP | target met |");
