@@ -74,6 +74,13 @@ internal sealed class GatewayHost : IAsyncDisposable
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
             });
+
+            // Logging runs on the socket threads (SocketTuning): a burst must cost lines, never a stalled data plane.
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o =>
+            {
+                o.QueueFullMode = Microsoft.Extensions.Logging.Console.ConsoleLoggerQueueFullMode.DropWrite;
+                o.MaxQueueLength = 10_000;
+            });
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
             builder.Logging.AddFilter("Yarp", LogLevel.Warning);
 
