@@ -49,8 +49,8 @@ internal static class Relay
     /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> until <paramref name="from"/> ends (returns) or fails (throws).</summary>
     private static async Task PumpAsync(TunnelStream from, TunnelStream to, WebSocketTunnel tunnel, CancellationToken cancellationToken)
     {
-        // Yield first so that both directions start before either runs its first (possibly synchronous) read.
-        await Task.Yield();
+        // No yield before the first read: it would cost each new WebSocket two thread hops. A direction whose first
+        // reads complete at once only delays the other's start by the bytes already buffered.
         while (true)
         {
             await from.WaitForDataAsync(cancellationToken).ConfigureAwait(false);
