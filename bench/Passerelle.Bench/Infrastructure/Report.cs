@@ -89,8 +89,9 @@ internal static class Report
             text.Append(CultureInfo.InvariantCulture, $"| {Peers.Name(peer.Peer)} |");
             foreach (var figures in peer.Runs)
             {
+                // A run without figures failed; a run without this one has nothing of the kind (no proxy's memory).
                 text.Append(CultureInfo.InvariantCulture,
-                    $" {(figures is not null && figures.TryGetValue(column.Key, out var v) ? Number(v, column.Decimals) : "failed")} |");
+                    $" {(figures is null ? "failed" : figures.TryGetValue(column.Key, out var v) ? Number(v, column.Decimals) : "-")} |");
             }
 
             text.AppendLine();
