@@ -165,14 +165,15 @@ internal sealed class HoldDriver : LoadDriver
     public void EchoAll(WebSocketLoop loop, RawConnection[] connections, TimeSpan timeout)
     {
         var failuresBefore = Failures;
-        foreach (var connection in connections.Where(c => c.State == RawState.Open))
+        var open = connections.Where(c => c.State == RawState.Open).ToList(); // one closed while idle cannot answer
+        foreach (var connection in open)
         {
             var payload = System.Text.Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"hold {connection.Id}"));
             loop.Send(connection, WebSocketFrames.Masked(WebSocketFrames.Text, payload), payload, WebSocketFrames.Text);
         }
 
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        while (Answered + (Failures - failuresBefore) < connections.Length && Stopwatch.GetTimestamp() < deadline)
+        while (Answered + (Failures - failuresBefore) < open.Count && Stopwatch.GetTimestamp() < deadline)
         {
             loop.Poll(20);
         }
