@@ -19,12 +19,15 @@ internal static class Relay
     /// <remarks>
     /// Not tied to the request's RequestAborted: Kestrel fires it when the client half-closes, which would cut the
     /// backend's answer short. An aborted client connection fails the client's reads instead, which stops the relay.
+    /// The client's reads take no token: when the backend ends first, the usual end of a WebSocket (the server closes
+    /// TCP after the close handshake), they are stopped with <see cref="TunnelStream.StopReading"/>, which ends them
+    /// as an end of input, without the cost of an exception on every closed WebSocket.
     /// </remarks>
     public static async Task RunAsync(TunnelStream client, TunnelStream backend, Socket backendSocket, WebSocketTunnel tunnel)
     {
         using var stop = new CancellationTokenSource();
-        var up = PumpAsync(client, backend, tunnel, stop.Token);
-        var down = PumpAsync(backend, client, tunnel, stop.Token);
+        var up = PumpAsync(client, backend, tunnel, CancellationToken.None, stop.Token);
+        var down = PumpAsync(backend, client, tunnel, stop.Token, stop.Token);
         var first = await Task.WhenAny(up, down).ConfigureAwait(false);
         if (first == up && up.IsCompletedSuccessfully)
         {
@@ -39,6 +42,7 @@ internal static class Relay
         }
         else
         {
+            client.StopReading();
             stop.Cancel();
         }
 
@@ -47,27 +51,28 @@ internal static class Relay
     }
 
     /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> until <paramref name="from"/> ends (returns) or fails (throws).</summary>
-    private static async Task PumpAsync(TunnelStream from, TunnelStream to, WebSocketTunnel tunnel, CancellationToken cancellationToken)
+    private static async Task PumpAsync(TunnelStream from, TunnelStream to, WebSocketTunnel tunnel, CancellationToken readToken,
+        CancellationToken writeToken)
     {
         // No yield before the first read: it would cost each new WebSocket two thread hops. A direction whose first
         // reads complete at once only delays the other's start by the bytes already buffered.
         while (true)
         {
-            await from.WaitForDataAsync(cancellationToken).ConfigureAwait(false);
+            await from.WaitForDataAsync(readToken).ConfigureAwait(false);
             var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
             try
             {
                 int read;
                 do
                 {
-                    read = await from.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    read = await from.ReadAsync(buffer, readToken).ConfigureAwait(false);
                     if (read == 0)
                     {
                         return;
                     }
 
                     tunnel.Touch();
-                    await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    await to.WriteAsync(buffer.AsMemory(0, read), writeToken).ConfigureAwait(false);
                 }
                 while (read == buffer.Length); // more may be waiting: read on before going back to waiting without a buffer
             }

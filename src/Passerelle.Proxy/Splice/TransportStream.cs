@@ -20,6 +20,15 @@ internal sealed class TransportStream(IDuplexPipe pipe, Socket? socket) : Stream
     /// <summary>Reads smaller than this are passed on at once: small messages never pay for the check.</summary>
     private const int BatchingThreshold = 2048;
 
+    private volatile bool _stopped;
+
+    /// <summary>Ends the pending read and every later one as an end of input, without an exception.</summary>
+    public void StopReading()
+    {
+        _stopped = true;
+        pipe.Input.CancelPendingRead();
+    }
+
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
@@ -40,8 +49,24 @@ internal sealed class TransportStream(IDuplexPipe pipe, Socket? socket) : Stream
         var input = pipe.Input;
         while (true)
         {
+            if (_stopped)
+            {
+                return 0;
+            }
+
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
             var data = result.Buffer;
+            if (result.IsCanceled || _stopped)
+            {
+                input.AdvanceTo(data.Start);
+                if (_stopped)
+                {
+                    return 0;
+                }
+
+                continue;
+            }
+
             if (buffer.IsEmpty || data.IsEmpty)
             {
                 input.AdvanceTo(data.Start);
@@ -50,7 +75,7 @@ internal sealed class TransportStream(IDuplexPipe pipe, Socket? socket) : Stream
                     return 0;
                 }
 
-                continue; // a cancelled read with nothing to show: wait again
+                continue; // nothing new to show (a read cancelled by someone else): wait again
             }
 
             if (data.Length >= BatchingThreshold && data.Length < buffer.Length && !result.IsCompleted && MoreIsArriving())
