@@ -26,8 +26,16 @@ internal static class Relay
     public static async Task RunAsync(TunnelStream client, TunnelStream backend, Socket backendSocket, WebSocketTunnel tunnel)
     {
         using var stop = new CancellationTokenSource();
-        var up = PumpAsync(client, backend, tunnel, CancellationToken.None, stop.Token);
-        var down = PumpAsync(backend, client, tunnel, stop.Token, stop.Token);
+        Task up, down;
+
+        // The request's execution context (logging scopes, the connection's async locals) is of no use to the pumps;
+        // without it, each of their continuations skips restoring it: they run once per message.
+        using (ExecutionContext.SuppressFlow())
+        {
+            up = PumpAsync(client, backend, tunnel, CancellationToken.None, stop.Token);
+            down = PumpAsync(backend, client, tunnel, stop.Token, stop.Token);
+        }
+
         var first = await Task.WhenAny(up, down).ConfigureAwait(false);
         if (first == up && up.IsCompletedSuccessfully)
         {
