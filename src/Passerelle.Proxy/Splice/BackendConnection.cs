@@ -27,17 +27,19 @@ internal sealed class BackendConnection : IDisposable
         _buffer = ArrayPool<byte>.Shared.Rent(4096);
     }
 
-    public static async Task<BackendConnection> ConnectAsync(IPEndPoint endpoint, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/>. The caller's <paramref name="deadline"/> bounds the attempt; when it
+    /// fires while <paramref name="aborted"/> has not, the attempt timed out (<see cref="SocketError.TimedOut"/>).
+    /// </summary>
+    public static async Task<BackendConnection> ConnectAsync(IPEndPoint endpoint, CancellationToken deadline, CancellationToken aborted)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
         try
         {
-            await socket.ConnectAsync(endpoint, deadline.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(endpoint, deadline).ConfigureAwait(false);
             return new BackendConnection(socket);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
             socket.Dispose();
             throw new SocketException((int)SocketError.TimedOut);

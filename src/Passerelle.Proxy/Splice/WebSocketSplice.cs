@@ -35,55 +35,69 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
 
     public async Task<(ForwarderError Error, Exception? Failure)> ForwardAsync(HttpContext context, RuntimeRoute route, Destination destination, string service)
     {
-        BackendConnection backend;
-        try
+        var (backend, head, error, failure) = await HandshakeAsync(context, route, destination).ConfigureAwait(false);
+        if (backend is null || head is null)
         {
-            backend = await BackendConnection.ConnectAsync(destination.SocketAddress!, options.ConnectTimeout, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            return (ForwarderError.Request, new HttpRequestException(HttpRequestError.ConnectionError, e.Message, e));
-        }
-        catch (OperationCanceledException e)
-        {
-            return (ForwarderError.RequestCanceled, e);
+            return (error, failure);
         }
 
         using (backend)
         {
-            var timeout = route.HttpRequest.ActivityTimeout ?? options.RequestTimeout;
-            ResponseHead head;
-            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
-            {
-                deadline.CancelAfter(timeout);
-                try
-                {
-                    await backend.SendAsync(HandshakeRequest.Build(context, route.Rule), deadline.Token).ConfigureAwait(false);
-                    head = await backend.ReadHeadAsync(deadline.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException e)
-                {
-                    return (context.RequestAborted.IsCancellationRequested ? ForwarderError.RequestCanceled : ForwarderError.RequestTimedOut, e);
-                }
-                catch (Exception e) when (e is SocketException or IOException)
-                {
-                    return (ForwarderError.Request, e);
-                }
-                catch (InvalidDataException e)
-                {
-                    return (ForwarderError.ResponseHeaders, e);
-                }
-            }
-
             if (head.Status != StatusCodes.Status101SwitchingProtocols)
             {
                 return await SendResponseAsync(context, backend, head).ConfigureAwait(false);
             }
 
             CopyFields(head, context.Response.Headers, skipLength: true);
-            head = null!; // not kept alive by this frame for the WebSocket's lifetime
+            head = null; // not kept alive by this frame for the WebSocket's lifetime
             return await SpliceAsync(context, route, destination, service, backend).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Connects, sends the handshake and reads the response head; the connection, or why there is none.</summary>
+    private async Task<(BackendConnection? Backend, ResponseHead? Head, ForwarderError Error, Exception? Failure)> HandshakeAsync(
+        HttpContext context, RuntimeRoute route, Destination destination)
+    {
+        // One deadline, one timer: the connect timeout, then the request timeout for the answer.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(options.ConnectTimeout);
+        BackendConnection backend;
+        try
+        {
+            backend = await BackendConnection.ConnectAsync(destination.SocketAddress!, deadline.Token, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            return (null, null, ForwarderError.Request, new HttpRequestException(HttpRequestError.ConnectionError, e.Message, e));
+        }
+        catch (OperationCanceledException e)
+        {
+            return (null, null, ForwarderError.RequestCanceled, e);
+        }
+
+        deadline.CancelAfter(route.HttpRequest.ActivityTimeout ?? options.RequestTimeout);
+        ForwarderError error;
+        Exception failure;
+        try
+        {
+            await backend.SendAsync(HandshakeRequest.Build(context, route.Rule), deadline.Token).ConfigureAwait(false);
+            return (backend, await backend.ReadHeadAsync(deadline.Token).ConfigureAwait(false), ForwarderError.None, null);
+        }
+        catch (OperationCanceledException e)
+        {
+            (error, failure) = (context.RequestAborted.IsCancellationRequested ? ForwarderError.RequestCanceled : ForwarderError.RequestTimedOut, e);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            (error, failure) = (ForwarderError.Request, e);
+        }
+        catch (InvalidDataException e)
+        {
+            (error, failure) = (ForwarderError.ResponseHeaders, e);
+        }
+
+        backend.Dispose();
+        return (null, null, error, failure);
     }
 
     /// <summary>The backend refused the upgrade: its answer goes to the client as it came, and the connection is closed.</summary>
