@@ -29,7 +29,11 @@ public sealed class IngressStatusTests
             var (leader, follower) = a.Status.IsLeader ? (a, b) : (b, a);
             Assert.Equal(leader.Token, (string?)server.Get("Lease", "passerelle", "passerelle-leader")!["spec"]!["holderIdentity"]);
 
-            // Every replica serves traffic, leader or not.
+            // Every replica serves traffic, leader or not, once it has synced. The status write waits for neither
+            // replica's configuration: the leader publishes its own after the configuration loop's settle delay,
+            // the other replica syncs on its own.
+            await leader.WaitSyncedAsync();
+            await follower.WaitSyncedAsync();
             Assert.Equal((HttpStatusCode.OK, "web-0"), await leader.GetAsync("/whoami"));
             Assert.Equal((HttpStatusCode.OK, "web-0"), await follower.GetAsync("/whoami"));
 
@@ -76,6 +80,8 @@ public sealed class IngressStatusTests
         await using var b = await ClusterGateway.StartAsync(server, "replica-b", o => o.PublishAddresses = [Address]);
         await b.WaitSyncedAsync();
 
+        // Leading says nothing about having synced: the cut-off replica must have known the routes to keep serving them.
+        await a.WaitSyncedAsync();
         server.Partition(a.Token, cut: true);
         await Eventually.TrueAsync(() => !a.Status!.IsLeader, "the cut-off leader to stop writing status");
         await Eventually.TrueAsync(() => b.Status!.IsLeader, "the Lease to expire to the other replica");

@@ -52,8 +52,9 @@ internal sealed partial class StatusLeadership
         });
         elector.OnStartedLeading += () =>
         {
-            _leading = true;
+            // Logged before leading starts, so that the line comes before any status write it announces.
             Log.Leading(_logger, Identity, Lease);
+            _leading = true;
             Changes.Notify();
         };
         elector.OnStoppedLeading += () =>
