@@ -19,11 +19,12 @@ internal static class Relay
     /// <remarks>
     /// Not tied to the request's RequestAborted: Kestrel fires it when the client half-closes, which would cut the
     /// backend's answer short. An aborted client connection fails the client's reads instead, which stops the relay.
-    /// The client's reads take no token: when the backend ends first, the usual end of a WebSocket (the server closes
-    /// TCP after the close handshake), they are stopped with <see cref="TunnelStream.StopReading"/>, which ends them
-    /// as an end of input, without the cost of an exception on every closed WebSocket.
+    /// When the client's reads can be stopped without an exception (<paramref name="stopClientReads"/>, over the
+    /// transport pipes), they take no token: when the backend ends first, the usual end of a WebSocket (the server
+    /// closes TCP after the close handshake), they end as an end of input instead of costing an exception on every
+    /// closed WebSocket. Otherwise they are cancelled like the backend's.
     /// </remarks>
-    public static async Task RunAsync(TunnelStream client, TunnelStream backend, Socket backendSocket, WebSocketTunnel tunnel)
+    public static async Task RunAsync(TunnelStream client, TunnelStream backend, Socket backendSocket, WebSocketTunnel tunnel, Action? stopClientReads)
     {
         using var stop = new CancellationTokenSource();
         Task up, down;
@@ -32,7 +33,7 @@ internal static class Relay
         // without it, each of their continuations skips restoring it: they run once per message.
         using (ExecutionContext.SuppressFlow())
         {
-            up = PumpAsync(client, backend, tunnel, CancellationToken.None, stop.Token);
+            up = PumpAsync(client, backend, tunnel, stopClientReads is null ? stop.Token : CancellationToken.None, stop.Token);
             down = PumpAsync(backend, client, tunnel, stop.Token, stop.Token);
         }
 
@@ -50,7 +51,7 @@ internal static class Relay
         }
         else
         {
-            client.StopReading();
+            stopClientReads?.Invoke();
             stop.Cancel();
         }
 

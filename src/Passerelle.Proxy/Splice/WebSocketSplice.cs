@@ -150,7 +150,8 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
             return (ForwarderError.UpgradeResponseCanceled, e);
         }
 
-        var client = (TunnelStream)tunnel.AttachClient(ClientTransport.OpenStream(context, upgraded));
+        var clientStream = ClientTransport.OpenStream(context, upgraded);
+        var client = (TunnelStream)tunnel.AttachClient(clientStream);
         try
         {
             // What the backend sent right after its 101 (a greeting, say) goes first, through the frame tracking.
@@ -161,7 +162,7 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
 
             var socket = backend.DetachSocket();
             await using var backendSide = (TunnelStream)tunnel.AttachBackend(new NetworkStream(socket, ownsSocket: true));
-            await Relay.RunAsync(client, backendSide, socket, tunnel).ConfigureAwait(false);
+            await Relay.RunAsync(client, backendSide, socket, tunnel, clientStream is TransportStream transport ? transport.StopReading : null).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {

@@ -59,12 +59,6 @@ internal sealed class TunnelStream : Stream
     public Task InputEnded => _inputEnded.Task;
 
     /// <summary>
-    /// Ends the reads of this side, pending or to come, as an end of input (0), where the inner stream can
-    /// (<see cref="Splice.TransportStream"/>); elsewhere reads are ended by cancellation.
-    /// </summary>
-    public void StopReading() => (_inner as Splice.TransportStream)?.StopReading();
-
-    /// <summary>
     /// Waits until the input has bytes to read, without a buffer and without taking any (a zero-byte read of the
     /// inner stream, which does not report the end of the input: the read that follows does).
     /// </summary>

@@ -47,7 +47,7 @@ internal sealed class CommonOptions
         Defaults.RequestTimeout);
 
     public Option<TimeSpan> WebSocketIdleTimeout { get; } = Duration("--websocket-idle-timeout",
-        "How long a WebSocket may carry no data in either direction before the gateway closes it.",
+        "How long a WebSocket may carry no data in either direction before the gateway closes it (Close 1001, \"idle timeout\").",
         Defaults.WebSocketIdleTimeout);
 
     public Option<TimeSpan> ConnectTimeout { get; } = Duration("--connect-timeout",
