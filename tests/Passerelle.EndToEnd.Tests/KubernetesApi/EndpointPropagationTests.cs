@@ -8,8 +8,8 @@ namespace Passerelle.EndToEnd.Tests.KubernetesApi;
 
 /// <summary>
 /// An EndpointSlice change travels from the API server's watch event to the routing snapshot. The bound here is
-/// a correctness bound, generous for a loaded CI machine; the figures are printed for the record (speed itself
-/// is measured in bench/).
+/// a correctness bound, generous for a loaded CI machine; the figures are printed for the record (bench/ measures
+/// manifest mode's propagation; API mode has no benchmark yet).
 /// </summary>
 public sealed class EndpointPropagationTests(ITestOutputHelper output)
 {
