@@ -47,7 +47,7 @@ public static class DataPlane
             l.Protocols = HttpProtocols.Http2;
             http2.CaptureHandlerOf(l);
         });
-        kestrel.Listen(options.ListenAddress, options.HttpPort, l =>
+        kestrel.Listen(new FrontDoor.TrafficEndPoint(options.ListenAddress, options.HttpPort), l =>
         {
             l.Protocols = HttpProtocols.Http1;
             http2.DetectOn(l);

@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Passerelle.Proxy.Listeners;
 
@@ -31,7 +33,12 @@ public static class SocketTuning
         }
     }
 
-    /// <summary>Kestrel's socket transport, scheduling inline when socket completions are inline.</summary>
+    /// <summary>
+    /// Kestrel's socket transport, scheduling inline when socket completions are inline, and the front door on the
+    /// traffic port (<see cref="FrontDoor.FrontDoorListener"/>). The front door is registered after the socket
+    /// transport: Kestrel asks the last registered transport first.
+    /// </summary>
     public static IWebHostBuilder UseGatewaySockets(this IWebHostBuilder web) =>
-        web.UseSockets(o => o.UnsafePreferInlineScheduling = InlineCompletions);
+        web.UseSockets(o => o.UnsafePreferInlineScheduling = InlineCompletions)
+            .ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory, FrontDoor.FrontDoorTransport>());
 }

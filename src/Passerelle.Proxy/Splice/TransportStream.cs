@@ -15,7 +15,7 @@ namespace Passerelle.Proxy.Splice;
 /// The connection's socket, when known: a large read waits for what the kernel already holds, so that a big message is
 /// passed on in large writes rather than in the transport's 4 KiB receives.
 /// </param>
-internal sealed class TransportStream(IDuplexPipe pipe, Socket? socket) : Stream
+internal sealed class TransportStream(IDuplexPipe pipe, Socket? socket) : Stream, IStoppableReads
 {
     /// <summary>Reads smaller than this are passed on at once: small messages never pay for the check.</summary>
     private const int BatchingThreshold = 2048;

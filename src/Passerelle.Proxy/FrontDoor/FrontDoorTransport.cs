@@ -1,0 +1,48 @@
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Passerelle.Proxy.Forwarding;
+
+namespace Passerelle.Proxy.FrontDoor;
+
+/// <summary>
+/// Binds the traffic port (<see cref="TrafficEndPoint"/>) with a <see cref="FrontDoorListener"/>; every other
+/// endpoint (the admin port, the private HTTP/2 socket) stays with Kestrel's socket transport. Connections the
+/// front door hands over get Kestrel's own socket connections, configured as its transport configures them.
+/// </summary>
+internal sealed class FrontDoorTransport(IOptions<SocketTransportOptions> sockets, IOptions<KestrelServerOptions> kestrel, GatewayForwarder forwarder,
+    GatewayOptions options, ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    public bool CanBind(EndPoint endpoint) => endpoint is TrafficEndPoint;
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        var transport = sockets.Value;
+        var listenSocket = transport.CreateBoundListenSocket(endpoint);
+        try
+        {
+            listenSocket.Listen(transport.Backlog);
+        }
+        catch
+        {
+            listenSocket.Dispose();
+            throw;
+        }
+
+        var connections = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions
+        {
+            IOQueueCount = transport.IOQueueCount,
+            WaitForDataBeforeAllocatingBuffer = transport.WaitForDataBeforeAllocatingBuffer,
+            MaxReadBufferSize = transport.MaxReadBufferSize,
+            MaxWriteBufferSize = transport.MaxWriteBufferSize,
+            UnsafePreferInlineScheduling = transport.UnsafePreferInlineScheduling,
+        }, loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
+
+        IConnectionListener listener = new FrontDoorListener(listenSocket, connections, forwarder.InvokeAsync, kestrel.Value.Limits.RequestHeadersTimeout,
+            options.ShutdownTimeout, loggers.CreateLogger<FrontDoorListener>());
+        return ValueTask.FromResult(listener);
+    }
+}
