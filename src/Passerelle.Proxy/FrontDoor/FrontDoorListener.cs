@@ -182,7 +182,19 @@ internal sealed partial class FrontDoorListener : IConnectionListener
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        await ServeAsync(socket, head).ConfigureAwait(false);
+        UpgradeExchange exchange;
+        try
+        {
+            exchange = new UpgradeExchange(socket, head, $"front-{Interlocked.Increment(ref _ids)}");
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose(); // reset before its addresses could be read
+            return;
+        }
+
+        // Not awaited: this method's frame, with the head and its buffer, ends here instead of living as long as the WebSocket.
+        _ = ServeAsync(socket, exchange);
     }
 
     private void HandToKestrel(Socket socket)
@@ -193,10 +205,9 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         }
     }
 
-    private async Task ServeAsync(Socket socket, UpgradeHead head)
+    private async Task ServeAsync(Socket socket, UpgradeExchange exchange)
     {
         Interlocked.Increment(ref _served);
-        var exchange = new UpgradeExchange(socket, head, $"front-{Interlocked.Increment(ref _ids)}");
         try
         {
             await _handler(new DefaultHttpContext(exchange)).ConfigureAwait(false);

@@ -251,7 +251,11 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
 
         HasStarted = true;
         Upgraded = true;
-        await SendAsync(Head(StatusCode, ReasonPhrase, closes: false), _aborted.Token).ConfigureAwait(false);
+        var head = Head(StatusCode, ReasonPhrase, closes: false);
+
+        // Both header sets are read and written by now; the WebSocket's life does not need to hold them.
+        (_requestHeaders, _responseHeaders) = (new HeaderDictionary(), new HeaderDictionary());
+        await SendAsync(head, _aborted.Token).ConfigureAwait(false);
         return new ClientSocketStream(_socket);
     }
 
