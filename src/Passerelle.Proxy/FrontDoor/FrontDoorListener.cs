@@ -127,35 +127,45 @@ internal sealed partial class FrontDoorListener : IConnectionListener
 
     private async Task ClassifyAsync(Socket socket)
     {
+        // Wait for the first bytes without a buffer: a connection that says nothing holds no memory.
+        bool silent;
+        try
+        {
+            using var timeout = new CancellationTokenSource(_firstBytesTimeout);
+            await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            silent = false;
+        }
+        catch (OperationCanceledException)
+        {
+            silent = true; // Kestrel's own timeouts apply to it
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose();
+            return;
+        }
+
+        if (silent)
+        {
+            HandToKestrel(socket, "nothing sent within the request headers timeout");
+            return;
+        }
+
         UpgradeHead? head;
         var buffer = ArrayPool<byte>.Shared.Rent(UpgradeHead.MaxLength);
         try
         {
-            int peeked;
-            using (var timeout = new CancellationTokenSource(_firstBytesTimeout))
-            {
-                try
-                {
-                    peeked = await socket.ReceiveAsync(buffer.AsMemory(0, UpgradeHead.MaxLength), SocketFlags.Peek, timeout.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    peeked = -1; // a silent client: Kestrel's own timeouts apply to it
-                }
-            }
-
+            var peeked = await socket.ReceiveAsync(buffer.AsMemory(0, UpgradeHead.MaxLength), SocketFlags.Peek).ConfigureAwait(false);
             if (peeked == 0)
             {
                 socket.Dispose(); // connected and left without a word
                 return;
             }
 
-            string? notTaken = null;
-            head = peeked < 0 ? null : UpgradeHead.TryParse(buffer.AsSpan(0, peeked), out notTaken);
+            head = UpgradeHead.TryParse(buffer.AsSpan(0, peeked), out var notTaken);
             if (head is null)
             {
-                Log.HandedToKestrel(_logger, socket.RemoteEndPoint?.ToString(), notTaken ?? "no bytes within the request headers timeout");
-                HandToKestrel(socket);
+                HandToKestrel(socket, notTaken!);
                 return;
             }
 
@@ -197,8 +207,13 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         _ = ServeAsync(socket, exchange);
     }
 
-    private void HandToKestrel(Socket socket)
+    private void HandToKestrel(Socket socket, string reason)
     {
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.HandedToKestrel(_logger, socket.RemoteEndPoint?.ToString(), reason);
+        }
+
         if (_stopping || !_forKestrel.Writer.TryWrite(_kestrel.Create(socket)))
         {
             socket.Dispose();
