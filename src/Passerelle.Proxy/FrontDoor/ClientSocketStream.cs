@@ -7,7 +7,7 @@ namespace Passerelle.Proxy.FrontDoor;
 /// The client's side of a WebSocket the front door took: its socket, read and written directly by the relay with
 /// no server layer between. The front door owns the socket and closes it when the WebSocket ends.
 /// </summary>
-internal sealed class ClientSocketStream(Socket socket) : NetworkStream(socket, ownsSocket: false), IStoppableReads
+internal sealed class ClientSocketStream(Socket socket) : SocketStream(socket, ownsSocket: false), IStoppableReads
 {
     /// <summary>Ends a pending or later read as an end of input (no exception): the backend has ended the WebSocket.</summary>
     public void StopReading()

@@ -39,6 +39,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     public UpgradeExchange(Socket socket, UpgradeHead head, string connectionId)
     {
         _socket = socket;
+        _socket.Blocking = false; // writes are tried straight away (SocketStream)
         Path = head.Path;
         QueryString = head.Query;
         RawTarget = head.Target;
@@ -201,7 +202,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         }
 
         HasStarted = true;
-        _chunked = ResponseHeaders.ContentLength is null;
+        _chunked = ResponseHeaders.ContentLength is null && CanHaveContent(StatusCode);
         if (_chunked)
         {
             ResponseHeaders.TransferEncoding = "chunked";
@@ -222,7 +223,11 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
 
         if (!HasStarted)
         {
-            ResponseHeaders.ContentLength ??= 0;
+            if (CanHaveContent(StatusCode))
+            {
+                ResponseHeaders.ContentLength ??= 0;
+            }
+
             await StartAsync().ConfigureAwait(false);
         }
 
@@ -232,6 +237,9 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
             await SendAsync("0\r\n\r\n"u8.ToArray(), _aborted.Token).ConfigureAwait(false);
         }
     }
+
+    // RFC 9110 §6.4.1: no content, and so no content framing, in 1xx, 204 and 304 answers.
+    private static bool CanHaveContent(int status) => status >= 200 && status is not (204 or 304);
 
     // IHttpUpgradeFeature
     bool IHttpUpgradeFeature.IsUpgradableRequest => true;
@@ -288,14 +296,8 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         return Encoding.Latin1.GetBytes(head.Append("\r\n").ToString());
     }
 
-    private async ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
-    {
-        while (!bytes.IsEmpty)
-        {
-            var sent = await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            bytes = bytes[sent..];
-        }
-    }
+    private ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+        Splice.SocketStream.SendAllAsync(_socket, bytes, cancellationToken);
 
     /// <summary>
     /// The body of a non-101 answer: written to the socket as it comes, with the head first; chunked when no

@@ -194,6 +194,11 @@ internal sealed class UpgradeHead
             }
         }
 
+        if (raw.IsEmpty)
+        {
+            return false; // an empty field means something different to each reader (HeaderDictionary drops it)
+        }
+
         name = NameOf(line[..colon]);
         value = Encoding.ASCII.GetString(raw);
         return true;
@@ -217,8 +222,47 @@ internal sealed class UpgradeHead
         char.IsAsciiLetterOrDigit((char)b) || b is (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*'
             or (byte)'+' or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
 
-    private static bool IsHost(string host) =>
-        host.Length > 0 && host.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or ':' or '[' or ']' or '_');
+    /// <summary>
+    /// <c>host [ ":" port ]</c> with a name of letters, digits, hyphens and dots, or a bracketed IPv6 address, and a
+    /// port of 1 to 5 digits. Anything else (an empty port, a second colon, an underscore...) is left to Kestrel's rules.
+    /// </summary>
+    private static bool IsHost(string host)
+    {
+        // Where the name ends: after the bracket of an IPv6 literal, or at the first colon.
+        int nameEnd;
+        if (host.StartsWith('['))
+        {
+            nameEnd = host.IndexOf(']') + 1;
+            if (nameEnd < 3 || host.AsSpan(1, nameEnd - 2).ContainsAnyExcept(Ipv6Chars))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            nameEnd = host.IndexOf(':');
+            nameEnd = nameEnd < 0 ? host.Length : nameEnd;
+            if (nameEnd == 0 || host.AsSpan(0, nameEnd).ContainsAnyExcept(HostNameChars))
+            {
+                return false;
+            }
+        }
+
+        if (nameEnd == host.Length)
+        {
+            return true;
+        }
+
+        var port = host.AsSpan(nameEnd + 1);
+        return host[nameEnd] == ':' && port.Length is >= 1 and <= 5 && !port.ContainsAnyExcept(Digits);
+    }
+
+    private static readonly System.Buffers.SearchValues<char> Ipv6Chars = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF:.");
+
+    private static readonly System.Buffers.SearchValues<char> Digits = System.Buffers.SearchValues.Create("0123456789");
+
+    private static readonly System.Buffers.SearchValues<char> HostNameChars =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.");
 
     private static bool NamesUpgrade(StringValues connection)
     {

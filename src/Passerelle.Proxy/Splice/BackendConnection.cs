@@ -37,6 +37,7 @@ internal sealed class BackendConnection : IDisposable
         try
         {
             await socket.ConnectAsync(endpoint, deadline).ConfigureAwait(false);
+            socket.Blocking = false; // sends are tried straight away (SocketStream)
             return new BackendConnection(socket);
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
@@ -56,14 +57,8 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>Bytes read past the response head, not yet consumed.</summary>
     public ReadOnlyMemory<byte> Buffered => _buffer.AsMemory(_start, _end - _start);
 
-    public async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
-    {
-        while (!bytes.IsEmpty)
-        {
-            var sent = await Socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            bytes = bytes[sent..];
-        }
-    }
+    public ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+        SocketStream.SendAllAsync(Socket, bytes, cancellationToken);
 
     /// <summary>
     /// Reads the response head. Interim responses other than 101 (100 Continue, 103 Early Hints) are skipped.

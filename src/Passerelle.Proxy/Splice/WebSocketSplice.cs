@@ -161,7 +161,7 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
             }
 
             var socket = backend.DetachSocket();
-            await using var backendSide = (TunnelStream)tunnel.AttachBackend(new NetworkStream(socket, ownsSocket: true));
+            await using var backendSide = (TunnelStream)tunnel.AttachBackend(new SocketStream(socket, ownsSocket: true));
             await Relay.RunAsync(client, backendSide, socket, tunnel, clientStream is IStoppableReads stoppable ? stoppable.StopReading : null).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)

@@ -1,0 +1,149 @@
+using System.Net.Sockets;
+
+namespace Passerelle.Proxy.Splice;
+
+/// <summary>
+/// A connected socket as the relay uses it. A relay reads after a zero-byte wait has said that bytes are there, and
+/// writes into a kernel buffer that almost always has room, so both are tried first as plain non-blocking calls (one
+/// system call, nothing allocated or queued) and go through the asynchronous socket machinery only when the kernel
+/// says "would block". Sends that never wait also never create the socket's cached send state, which an idle
+/// WebSocket would otherwise hold for its whole life.
+/// </summary>
+internal class SocketStream : Stream
+{
+    private readonly bool _ownsSocket;
+
+    public SocketStream(Socket socket, bool ownsSocket)
+    {
+        Socket = socket;
+        _ownsSocket = ownsSocket;
+        socket.Blocking = false;
+    }
+
+    protected Socket Socket { get; }
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <summary>An empty <paramref name="buffer"/> waits for bytes without taking any (the zero-byte wait).</summary>
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!buffer.IsEmpty)
+        {
+            var read = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+            if (error == SocketError.Success)
+            {
+                return ValueTask.FromResult(read);
+            }
+
+            if (error != SocketError.WouldBlock)
+            {
+                return ValueTask.FromException<int>(Failure(error));
+            }
+        }
+
+        return ReceiveAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        SendAllAsync(Socket, buffer, cancellationToken);
+
+    /// <summary>
+    /// Sends all of <paramref name="buffer"/> on a non-blocking <paramref name="socket"/>: straight into the kernel's
+    /// buffer when it has room, asynchronously for what it cannot take yet. Failures are <see cref="IOException"/>s.
+    /// </summary>
+    public static ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (!buffer.IsEmpty)
+        {
+            var sent = socket.Send(buffer.Span, SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock)
+            {
+                return SendRestAsync(socket, buffer, cancellationToken);
+            }
+
+            if (error != SocketError.Success)
+            {
+                return ValueTask.FromException(Failure(error));
+            }
+
+            buffer = buffer[sent..];
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask SendRestAsync(Socket socket, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                buffer = buffer[await socket.SendAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false)..];
+            }
+        }
+        catch (SocketException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
+    private static IOException Failure(SocketError error)
+    {
+        var inner = new SocketException((int)error);
+        return new IOException(inner.Message, inner);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _ownsSocket)
+        {
+            Socket.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
