@@ -43,26 +43,31 @@ internal abstract class LoadDriver : IWebSocketDriver
     }
 
     /// <summary>Opens every connection, <paramref name="concurrency"/> handshakes at a time; throws if any fails or time runs out.</summary>
-    public void OpenAll(WebSocketLoop loop, RawConnection[] connections, int concurrency, TimeSpan timeout)
+    /// <remarks>
+    /// <paramref name="firstIndex"/>: the index of <paramref name="connections"/>[0] among all the run's connections,
+    /// for its source address, when connections are opened in several batches on one loop.
+    /// </remarks>
+    public void OpenAll(WebSocketLoop loop, RawConnection[] connections, int concurrency, TimeSpan timeout, int firstIndex = 0)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         _opening = true;
         _slots = concurrency;
         var next = 0;
         var failuresBefore = Failures;
-        while (loop.OpenCount + (Failures - failuresBefore) < connections.Length)
+        var openBefore = loop.OpenCount;
+        while (loop.OpenCount - openBefore + (Failures - failuresBefore) < connections.Length)
         {
             // Started here rather than from the callbacks, so that a burst of failures cannot recurse.
             for (; _slots > 0 && next < connections.Length; _slots--, next++)
             {
-                loop.Connect(connections[next], SourceAddresses.For(next));
+                loop.Connect(connections[next], SourceAddresses.For(firstIndex + next));
             }
 
             if (Stopwatch.GetTimestamp() > deadline)
             {
                 _opening = false;
                 throw new BenchException(string.Create(CultureInfo.InvariantCulture,
-                    $"only {loop.OpenCount} of {connections.Length} WebSockets opened within {timeout.TotalSeconds:F0} s"));
+                    $"only {loop.OpenCount - openBefore} of {connections.Length} WebSockets opened within {timeout.TotalSeconds:F0} s"));
             }
 
             loop.Poll(20);
