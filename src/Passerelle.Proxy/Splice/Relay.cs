@@ -33,8 +33,10 @@ internal static class Relay
         // without it, each of their continuations skips restoring it: they run once per message.
         using (ExecutionContext.SuppressFlow())
         {
+            // The backend's reads take no token either: a token registered for a WebSocket's whole life costs it two
+            // objects. They are stopped by ending the socket's input (StopReading), which a pending read sees as the end.
             up = PumpAsync(client, backend, tunnel, stopClientReads is null ? stop.Token : CancellationToken.None, stop.Token);
-            down = PumpAsync(backend, client, tunnel, stop.Token, stop.Token);
+            down = PumpAsync(backend, client, tunnel, CancellationToken.None, stop.Token);
         }
 
         var first = await Task.WhenAny(up, down).ConfigureAwait(false);
@@ -52,11 +54,24 @@ internal static class Relay
         else
         {
             stopClientReads?.Invoke();
+            StopReading(backendSocket);
             stop.Cancel();
         }
 
         await Observe(up).ConfigureAwait(false);
         await Observe(down).ConfigureAwait(false);
+    }
+
+    private static void StopReading(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Receive);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed: its reads have ended.
+        }
     }
 
     /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> until <paramref name="from"/> ends (returns) or fails (throws).</summary>

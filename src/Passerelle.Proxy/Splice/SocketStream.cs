@@ -36,7 +36,11 @@ internal class SocketStream : Stream
         set => throw new NotSupportedException();
     }
 
-    /// <summary>An empty <paramref name="buffer"/> waits for bytes without taking any (the zero-byte wait).</summary>
+    /// <summary>
+    /// An empty <paramref name="buffer"/> waits for bytes without taking any (the zero-byte wait). A wait or read that
+    /// has to be queued is the socket's own operation, with nothing of this stream's kept while it is pending; its
+    /// failures are the socket's <see cref="SocketException"/>s.
+    /// </summary>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (!buffer.IsEmpty)
@@ -53,19 +57,7 @@ internal class SocketStream : Stream
             }
         }
 
-        return ReceiveAsync(buffer, cancellationToken);
-    }
-
-    private async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await Socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            throw new IOException(e.Message, e);
-        }
+        return Socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
