@@ -172,6 +172,36 @@ public sealed class DirectWebSocketPathTests
     }
 
     [Fact]
+    public async Task WhenTheClientResetsItsConnectionTheGatewayClosesTheBackendsConnection()
+    {
+        // The backend is idle: its side ends only because the gateway stops reading it and closes it.
+        var sawEnd = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = ScriptedBackend.Start(async c =>
+        {
+            await c.WriteAsync(Accept);
+            try
+            {
+                sawEnd.TrySetResult(await c.ReadsEndAsync());
+            }
+            catch (IOException)
+            {
+                sawEnd.TrySetResult(true); // reset rather than closed: ended all the same
+            }
+        });
+        await using var gateway = await StartGatewayAsync(backend);
+
+        var client = await ConnectAsync(gateway);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.Latin1.GetBytes(
+            "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: 123\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 101 ", await RawHttp.ReadHeadAsync(stream));
+
+        client.Client.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+        client.Dispose(); // RST
+        Assert.True(await sawEnd.Task.WaitAsync(TimeSpan.FromSeconds(10)), "the backend received bytes instead of the end");
+    }
+
+    [Fact]
     public async Task AOneMebibyteMessageCrossesIntactBothWays()
     {
         await using var pod = await TestBackend.StartAsync("pod-big");

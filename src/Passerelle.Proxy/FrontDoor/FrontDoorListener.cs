@@ -119,6 +119,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
             }
 
             socket.NoDelay = true;
+            socket.Blocking = false; // the first bytes are peeked without waiting; Kestrel's transport is asynchronous anyway
             _ = ClassifyAsync(socket);
         }
 
@@ -127,38 +128,28 @@ internal sealed partial class FrontDoorListener : IConnectionListener
 
     private async Task ClassifyAsync(Socket socket)
     {
-        // Wait for the first bytes without a buffer: a connection that says nothing holds no memory.
-        bool silent;
-        try
+        // Most clients send the handshake with the connection, so the first look is a plain non-blocking peek; only
+        // a client that has not spoken yet is waited for, without a buffer, so that it holds no memory meanwhile.
+        var buffer = ArrayPool<byte>.Shared.Rent(UpgradeHead.MaxLength);
+        var peeked = socket.Receive(buffer, 0, UpgradeHead.MaxLength, SocketFlags.Peek, out var error);
+        if (error == SocketError.WouldBlock)
         {
-            using var timeout = new CancellationTokenSource(_firstBytesTimeout);
-            await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            silent = false;
-        }
-        catch (OperationCanceledException)
-        {
-            silent = true; // Kestrel's own timeouts apply to it
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            socket.Dispose();
-            return;
-        }
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (!await WaitForFirstBytesAsync(socket).ConfigureAwait(false))
+            {
+                return;
+            }
 
-        if (silent)
-        {
-            HandToKestrel(socket, "nothing sent within the request headers timeout");
-            return;
+            buffer = ArrayPool<byte>.Shared.Rent(UpgradeHead.MaxLength);
+            peeked = socket.Receive(buffer, 0, UpgradeHead.MaxLength, SocketFlags.Peek, out error);
         }
 
         UpgradeHead? head;
-        var buffer = ArrayPool<byte>.Shared.Rent(UpgradeHead.MaxLength);
         try
         {
-            var peeked = await socket.ReceiveAsync(buffer.AsMemory(0, UpgradeHead.MaxLength), SocketFlags.Peek).ConfigureAwait(false);
-            if (peeked == 0)
+            if (error != SocketError.Success || peeked == 0)
             {
-                socket.Dispose(); // connected and left without a word
+                socket.Dispose(); // reset, or connected and left without a word
                 return;
             }
 
@@ -169,17 +160,11 @@ internal sealed partial class FrontDoorListener : IConnectionListener
                 return;
             }
 
-            // Take the head off the socket; what follows it, if anything, is the WebSocket's.
-            for (var left = head.Length; left > 0;)
+            // Take the head off the socket (it is all there: it was just peeked); what follows it is the WebSocket's.
+            if (socket.Receive(buffer, 0, head.Length, SocketFlags.None, out error) != head.Length || error != SocketError.Success)
             {
-                var read = await socket.ReceiveAsync(buffer.AsMemory(0, left), SocketFlags.None).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    socket.Dispose();
-                    return;
-                }
-
-                left -= read;
+                socket.Dispose();
+                return;
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -205,6 +190,30 @@ internal sealed partial class FrontDoorListener : IConnectionListener
 
         // Not awaited: this method's frame, with the head and its buffer, ends here instead of living as long as the WebSocket.
         _ = ServeAsync(socket, exchange);
+    }
+
+    /// <summary>
+    /// Waits for a client's first bytes. False when the connection is done with: it failed, or the client said nothing
+    /// within the request-headers timeout, in which case it went to Kestrel, whose own timeouts apply.
+    /// </summary>
+    private async ValueTask<bool> WaitForFirstBytesAsync(Socket socket)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(_firstBytesTimeout);
+            await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            HandToKestrel(socket, "nothing sent within the request headers timeout");
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose();
+        }
+
+        return false;
     }
 
     private void HandToKestrel(Socket socket, string reason)

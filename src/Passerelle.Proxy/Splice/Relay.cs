@@ -54,7 +54,11 @@ internal static class Relay
         else
         {
             stopClientReads?.Invoke();
-            StopReading(backendSocket);
+            if (!down.IsCompleted)
+            {
+                StopReading(backendSocket);
+            }
+
             stop.Cancel();
         }
 
