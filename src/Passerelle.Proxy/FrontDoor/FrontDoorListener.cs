@@ -29,13 +29,24 @@ internal sealed partial class FrontDoorListener : IConnectionListener
     private readonly Channel<ConnectionContext> _forKestrel = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _accepting;
+    private readonly SemaphoreSlim _slots;
+    private readonly int _connectionLimit;
+    private readonly CancellationTokenSource _stop = new();
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(10);
     private long _ids;
     private int _served;
     private volatile bool _stopping;
 
+    /// <param name="connectionLimit">
+    /// How many connections the port holds at once, WebSockets and HTTP alike (<see cref="OpenFileBudget"/>). At the
+    /// limit it stops accepting, and new connections wait in the kernel's backlog until one ends: a gateway that runs
+    /// out of file descriptors cannot compile code, read its manifests or probe its endpoints any more.
+    /// </param>
     public FrontDoorListener(Socket listenSocket, SocketConnectionContextFactory kestrel, RequestDelegate handler, TimeSpan firstBytesTimeout,
-        TimeSpan drainTimeout, ILogger logger)
+        TimeSpan drainTimeout, int connectionLimit, ILogger logger)
     {
+        _connectionLimit = connectionLimit;
+        _slots = new SemaphoreSlim(connectionLimit);
         _listenSocket = listenSocket;
         _kestrel = kestrel;
         _handler = handler;
@@ -97,36 +108,95 @@ internal sealed partial class FrontDoorListener : IConnectionListener
     {
         _stopping = true;
         Interlocked.MemoryBarrier(); // ordered before the count is read, against the last WebSocket's end
+        _stop.Cancel();
         _listenSocket.Dispose();
     }
 
     private async Task AcceptLoopAsync()
     {
+        var failing = false;
+        var full = false;
         while (true)
         {
+            if (_slots.CurrentCount == 0 && !full)
+            {
+                Log.ConnectionLimitReached(_logger, _connectionLimit); // once per stretch at the limit
+                full = true;
+            }
+
             Socket socket;
             try
             {
+                await _slots.WaitAsync(_stop.Token).ConfigureAwait(false);
+                full &= _slots.CurrentCount == 0;
                 socket = await _listenSocket.AcceptAsync().ConfigureAwait(false);
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            catch (OperationCanceledException)
             {
-                continue; // the client left while queued
+                break; // unbound while at the limit
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException && _stopping)
             {
                 break; // unbound
             }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                _slots.Release();
+                continue; // the client left while queued
+            }
+            catch (SocketException e)
+            {
+                _slots.Release();
+                // Out of file descriptors, say: the listener must outlive it. A short pause keeps it from spinning
+                // while nothing can be accepted; connections wait in the backlog meanwhile.
+                if (!failing)
+                {
+                    Log.AcceptFailed(_logger, e.SocketErrorCode, e.Message); // once per streak of failures
+                    failing = true;
+                }
 
-            socket.NoDelay = true;
-            socket.Blocking = false; // the first bytes are peeked without waiting; Kestrel's transport is asynchronous anyway
-            _ = ClassifyAsync(socket);
+                await Task.Delay(AcceptRetryDelay).ConfigureAwait(false);
+                continue;
+            }
+
+            failing = false;
+
+            _ = ClassifyGuardedAsync(socket);
         }
 
         _forKestrel.Writer.TryComplete();
     }
 
-    private async Task ClassifyAsync(Socket socket)
+    /// <summary>Looks at one accepted connection; its slot is given back here unless the connection was passed on.</summary>
+    private async Task ClassifyGuardedAsync(Socket socket)
+    {
+        var passedOn = false;
+        try
+        {
+            socket.NoDelay = true;
+            socket.Blocking = false; // the first bytes are peeked without waiting; Kestrel's transport is asynchronous anyway
+            passedOn = await ClassifyAsync(socket).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Reset before it could be looked at.
+        }
+        catch (Exception e)
+        {
+            Log.ClassifyFailed(_logger, e);
+        }
+        finally
+        {
+            if (!passedOn)
+            {
+                socket.Dispose();
+                _slots.Release();
+            }
+        }
+    }
+
+    /// <summary>True when the connection was passed on: to Kestrel, or to <see cref="ServeAsync"/>.</summary>
+    private async Task<bool> ClassifyAsync(Socket socket)
     {
         // Most clients send the handshake with the connection, so the first look is a plain non-blocking peek; only
         // a client that has not spoken yet is waited for, without a buffer, so that it holds no memory meanwhile.
@@ -135,9 +205,9 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         if (error == SocketError.WouldBlock)
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            if (!await WaitForFirstBytesAsync(socket).ConfigureAwait(false))
+            if (!await SpeaksWithinTimeoutAsync(socket).ConfigureAwait(false))
             {
-                return;
+                return HandToKestrel(socket, "nothing sent within the request headers timeout"); // Kestrel's own timeouts apply
             }
 
             buffer = ArrayPool<byte>.Shared.Rent(UpgradeHead.MaxLength);
@@ -149,54 +219,35 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         {
             if (error != SocketError.Success || peeked == 0)
             {
-                socket.Dispose(); // reset, or connected and left without a word
-                return;
+                return false; // reset, or connected and left without a word
             }
 
             head = UpgradeHead.TryParse(buffer.AsSpan(0, peeked), out var notTaken);
             if (head is null)
             {
-                HandToKestrel(socket, notTaken!);
-                return;
+                return HandToKestrel(socket, notTaken!);
             }
 
             // Take the head off the socket (it is all there: it was just peeked); what follows it is the WebSocket's.
             if (socket.Receive(buffer, 0, head.Length, SocketFlags.None, out error) != head.Length || error != SocketError.Success)
             {
-                socket.Dispose();
-                return;
+                return false;
             }
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            socket.Dispose();
-            return;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        UpgradeExchange exchange;
-        try
-        {
-            exchange = new UpgradeExchange(socket, head, $"front-{Interlocked.Increment(ref _ids)}");
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            socket.Dispose(); // reset before its addresses could be read
-            return;
-        }
+        var exchange = new UpgradeExchange(socket, head, $"front-{Interlocked.Increment(ref _ids)}");
 
         // Not awaited: this method's frame, with the head and its buffer, ends here instead of living as long as the WebSocket.
         _ = ServeAsync(socket, exchange);
+        return true;
     }
 
-    /// <summary>
-    /// Waits for a client's first bytes. False when the connection is done with: it failed, or the client said nothing
-    /// within the request-headers timeout, in which case it went to Kestrel, whose own timeouts apply.
-    /// </summary>
-    private async ValueTask<bool> WaitForFirstBytesAsync(Socket socket)
+    /// <summary>Waits, without a buffer, for a client's first bytes; false when it said nothing within the timeout.</summary>
+    private async ValueTask<bool> SpeaksWithinTimeoutAsync(Socket socket)
     {
         try
         {
@@ -206,27 +257,31 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         }
         catch (OperationCanceledException)
         {
-            HandToKestrel(socket, "nothing sent within the request headers timeout");
+            return false;
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            socket.Dispose();
-        }
-
-        return false;
     }
 
-    private void HandToKestrel(Socket socket, string reason)
+    /// <summary>True when Kestrel has the connection; its slot is given back when Kestrel closes it.</summary>
+    private bool HandToKestrel(Socket socket, string reason)
     {
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             Log.HandedToKestrel(_logger, socket.RemoteEndPoint?.ToString(), reason);
         }
 
-        if (_stopping || !_forKestrel.Writer.TryWrite(_kestrel.Create(socket)))
+        if (_stopping)
         {
-            socket.Dispose();
+            return false;
         }
+
+        var connection = _kestrel.Create(socket);
+        if (!_forKestrel.Writer.TryWrite(connection))
+        {
+            return false;
+        }
+
+        connection.ConnectionClosed.Register(static listener => ((FrontDoorListener)listener!)._slots.Release(), this);
+        return true;
     }
 
     private async Task ServeAsync(Socket socket, UpgradeExchange exchange)
@@ -252,6 +307,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         finally
         {
             Close(socket);
+            _slots.Release();
             if (Interlocked.Decrement(ref _served) == 0 && _stopping)
             {
                 _drained.TrySetResult();
@@ -299,6 +355,18 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         [LoggerMessage(EventId = 1202, EventName = "FrontDoorDrainTimedOut", Level = LogLevel.Warning,
             Message = "{Count} WebSockets were still open when the shutdown timeout ended")]
         public static partial void DrainTimedOut(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 1204, EventName = "FrontDoorAcceptFailed", Level = LogLevel.Warning,
+            Message = "Accepting connections on the traffic port fails ({Error}: {Message}); trying again every 10 ms")]
+        public static partial void AcceptFailed(ILogger logger, SocketError error, string message);
+
+        [LoggerMessage(EventId = 1205, EventName = "FrontDoorClassifyFailed", Level = LogLevel.Error,
+            Message = "Looking at the first bytes of a connection failed; the connection is closed")]
+        public static partial void ClassifyFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 1206, EventName = "FrontDoorConnectionLimitReached", Level = LogLevel.Warning,
+            Message = "The traffic port holds its limit of {Limit} connections; new connections wait in the backlog until one ends")]
+        public static partial void ConnectionLimitReached(ILogger logger, int limit);
 
         [LoggerMessage(EventId = 1203, EventName = "FrontDoorHandedToKestrel", Level = LogLevel.Debug,
             Message = "The connection of {Client} goes to the HTTP server: {Reason}")]

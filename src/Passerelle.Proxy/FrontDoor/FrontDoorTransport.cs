@@ -13,7 +13,7 @@ namespace Passerelle.Proxy.FrontDoor;
 /// endpoint (the admin port, the private HTTP/2 socket) stays with Kestrel's socket transport. Connections the
 /// front door hands over get Kestrel's own socket connections, configured as its transport configures them.
 /// </summary>
-internal sealed class FrontDoorTransport(IOptions<SocketTransportOptions> sockets, IOptions<KestrelServerOptions> kestrel, GatewayForwarder forwarder,
+internal sealed partial class FrontDoorTransport(IOptions<SocketTransportOptions> sockets, IOptions<KestrelServerOptions> kestrel, GatewayForwarder forwarder,
     GatewayOptions options, ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     public bool CanBind(EndPoint endpoint) => endpoint is TrafficEndPoint;
@@ -41,8 +41,18 @@ internal sealed class FrontDoorTransport(IOptions<SocketTransportOptions> socket
             UnsafePreferInlineScheduling = transport.UnsafePreferInlineScheduling,
         }, loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
 
+        var (limit, fileLimit) = OpenFileBudget.ForThisProcess();
+        var logger = loggers.CreateLogger<FrontDoorListener>();
+        Log.Listening(logger, listenSocket.LocalEndPoint?.ToString(), limit, fileLimit);
         IConnectionListener listener = new FrontDoorListener(listenSocket, connections, forwarder.InvokeAsync, kestrel.Value.Limits.RequestHeadersTimeout,
-            options.ShutdownTimeout, loggers.CreateLogger<FrontDoorListener>());
+            options.ShutdownTimeout, limit, logger);
         return ValueTask.FromResult(listener);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1207, EventName = "FrontDoorListening", Level = LogLevel.Information,
+            Message = "Traffic port {EndPoint}: up to {Limit} connections at once (open-file limit {FileLimit})")]
+        public static partial void Listening(ILogger logger, string? endPoint, int limit, long? fileLimit);
     }
 }

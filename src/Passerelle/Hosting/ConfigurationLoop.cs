@@ -75,18 +75,26 @@ internal sealed partial class ConfigurationLoop : BackgroundService
         return model;
     }
 
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await _source.StartAsync(stoppingToken);
 
         // Changes between the initial load and the watcher's start would otherwise wait for the next change.
         ApplyOnce();
+        var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await _source.WaitForChangeAsync(stoppingToken);
                 ApplyOnce();
+                if (failing)
+                {
+                    Log.ReloadRecovered(_logger);
+                    failing = false;
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -94,8 +102,22 @@ internal sealed partial class ConfigurationLoop : BackgroundService
             }
             catch (Exception e)
             {
-                // The loop must outlive any surprise: the last good snapshot keeps serving.
-                Log.ReloadFailed(_logger, e);
+                // The loop must outlive any surprise: the last good snapshot keeps serving. A failure that lasts (out of
+                // file descriptors, say) is logged once and retried every second, not as fast as it fails.
+                if (!failing)
+                {
+                    Log.ReloadFailed(_logger, e);
+                    failing = true;
+                }
+
+                try
+                {
+                    await Task.Delay(RetryAfterFailure, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }
@@ -152,7 +174,11 @@ internal sealed partial class ConfigurationLoop : BackgroundService
         public static partial void DiagnosticResolved(ILogger logger, string diagnostic);
 
         [LoggerMessage(EventId = 105, EventName = "ConfigurationReloadFailed", Level = LogLevel.Error,
-            Message = "Reloading the configuration failed; the last good configuration keeps serving")]
+            Message = "Reloading the configuration failed; the last good configuration keeps serving, and reloading is retried every second")]
         public static partial void ReloadFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 106, EventName = "ConfigurationReloadRecovered", Level = LogLevel.Information,
+            Message = "Reloading the configuration works again")]
+        public static partial void ReloadRecovered(ILogger logger);
     }
 }

@@ -13,6 +13,10 @@ internal static class PasserelleProcess
 
     public static ExternalProcess Start(params string[] arguments) => ExternalProcess.Start("dotnet", [Dll, .. arguments]);
 
+    /// <summary>Started with at most <paramref name="openFiles"/> open file descriptors (util-linux's prlimit).</summary>
+    public static ExternalProcess StartWithFileLimit(int openFiles, params string[] arguments) =>
+        ExternalProcess.Start("prlimit", [$"--nofile={openFiles}:{openFiles}", "dotnet", Dll, .. arguments]);
+
     /// <summary>A port free on 127.0.0.1 right now, for a child process that must be told its port.</summary>
     public static int FreePort()
     {
