@@ -39,8 +39,9 @@ internal sealed partial class FrontDoorListener : IConnectionListener
 
     /// <param name="connectionLimit">
     /// How many connections the port holds at once, WebSockets and HTTP alike (<see cref="OpenFileBudget"/>). At the
-    /// limit it stops accepting, and new connections wait in the kernel's backlog until one ends: a gateway that runs
-    /// out of file descriptors cannot compile code, read its manifests or probe its endpoints any more.
+    /// limit it stops accepting, and new connections wait in the kernel's backlog until one ends: a gateway that ran out
+    /// of file descriptors could not read its manifests, probe its endpoints or reach its backends any more (measured:
+    /// it then died).
     /// </param>
     public FrontDoorListener(Socket listenSocket, SocketConnectionContextFactory kestrel, RequestDelegate handler, TimeSpan firstBytesTimeout,
         TimeSpan drainTimeout, int connectionLimit, ILogger logger)

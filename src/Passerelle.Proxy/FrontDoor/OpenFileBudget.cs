@@ -3,8 +3,8 @@ namespace Passerelle.Proxy.FrontDoor;
 /// <summary>
 /// How many connections the traffic port may hold so that the process never runs out of file descriptors. Each
 /// connection is counted for two descriptors (the client's and the backend's, a proxied WebSocket's case), and what
-/// the process already has open at start, plus a margin, stays free for the runtime (compiled code is mapped through
-/// descriptors), the manifests, the probes and the Kubernetes API.
+/// the process already has open at start, plus a margin, stays free for the runtime, the manifests, the probes and the
+/// Kubernetes API.
 /// </summary>
 internal static class OpenFileBudget
 {
