@@ -93,7 +93,7 @@ public sealed class DirectWebSocketPathTests
         Assert.Equal("text/plain", RawHttp.Field(head, "Content-Type"));
         Assert.Equal("origin", RawHttp.Field(head, "X-Reason"));
         Assert.Null(RawHttp.Field(head, "Upgrade"));
-        Assert.Equal("origin not allowed", await ReadBodyAsync(stream, head));
+        Assert.Equal("origin not allowed", await RawHttp.ReadBodyAsync(stream, head));
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public sealed class DirectWebSocketPathTests
             "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: 123\r\nSec-WebSocket-Version: 13\r\n\r\n"));
         var head = await RawHttp.ReadHeadAsync(stream);
         Assert.StartsWith("HTTP/1.1 502 ", head);
-        var body = await ReadBodyAsync(stream, head);
+        var body = await RawHttp.ReadBodyAsync(stream, head);
         Assert.Contains(backend.EndPoint.ToString(), body);
         Assert.Contains("status line", body);
     }
@@ -141,7 +141,7 @@ public sealed class DirectWebSocketPathTests
             "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: 123\r\nSec-WebSocket-Version: 13\r\n\r\n"));
         var head = await RawHttp.ReadHeadAsync(stream, TimeSpan.FromSeconds(15));
         Assert.StartsWith("HTTP/1.1 504 ", head);
-        Assert.Contains("1 s", await ReadBodyAsync(stream, head));
+        Assert.Contains("1 s", await RawHttp.ReadBodyAsync(stream, head));
 
         // The gateway closed its connection to the backend when it gave up.
         await held.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -241,45 +241,5 @@ public sealed class DirectWebSocketPathTests
         var client = new TcpClient();
         await client.ConnectAsync(System.Net.IPAddress.Loopback, gateway.Port);
         return client;
-    }
-
-    /// <summary>The body after <paramref name="head"/>, by its Content-Length or chunked framing, as Kestrel sends it.</summary>
-    private static async Task<string> ReadBodyAsync(Stream stream, string head)
-    {
-        if (RawHttp.Field(head, "Content-Length") is { } length)
-        {
-            return Encoding.UTF8.GetString(await RawHttp.ReadExactlyAsync(stream, int.Parse(length)));
-        }
-
-        Assert.Equal("chunked", RawHttp.Field(head, "Transfer-Encoding"));
-        var body = new StringBuilder();
-        while (true)
-        {
-            var size = Convert.ToInt32((await ReadLineAsync(stream)).Split(';')[0], 16);
-            if (size == 0)
-            {
-                await ReadLineAsync(stream);
-                return body.ToString();
-            }
-
-            body.Append(Encoding.UTF8.GetString(await RawHttp.ReadExactlyAsync(stream, size)));
-            await ReadLineAsync(stream);
-        }
-    }
-
-    private static async Task<string> ReadLineAsync(Stream stream)
-    {
-        var line = new StringBuilder();
-        var one = new byte[1];
-        while (true)
-        {
-            await stream.ReadExactlyAsync(one);
-            if (one[0] == '\n')
-            {
-                return line.ToString().TrimEnd('\r');
-            }
-
-            line.Append((char)one[0]);
-        }
     }
 }

@@ -51,7 +51,7 @@ public sealed class FrontDoorTests
         var first = await RawHttp.ReadHeadAsync(stream);
         Assert.StartsWith("HTTP/1.1 200 ", first);
         Assert.Null(RawHttp.Field(first, "Connection"));
-        Assert.Equal("pod-keep", await ReadBodyAsync(stream, first));
+        Assert.Equal("pod-keep", await RawHttp.ReadBodyAsync(stream, first));
         await HandedToKestrelAsync(gateway, client, "Upgrade");
 
         await stream.WriteAsync(Encoding.Latin1.GetBytes(Handshake));
@@ -129,7 +129,7 @@ public sealed class FrontDoorTests
         Assert.Equal("origin", RawHttp.Field(head, "X-Reason"));
         Assert.Null(RawHttp.Field(head, "Upgrade"));
         Assert.Single(RawHttp.Fields(head, "Connection"));
-        Assert.Equal("origin not allowed", await ReadBodyAsync(stream, head));
+        Assert.Equal("origin not allowed", await RawHttp.ReadBodyAsync(stream, head));
         Assert.Empty(await RawHttp.ReadToEndAsync(stream));
         AssertServedByTheFrontDoor(gateway, client);
     }
@@ -380,46 +380,5 @@ public sealed class FrontDoorTests
         }
 
         return frame;
-    }
-
-    /// <summary>The body after <paramref name="head"/>, by its Content-Length or chunked framing.</summary>
-    private static async Task<string> ReadBodyAsync(Stream stream, string head)
-    {
-        if (RawHttp.Field(head, "Content-Length") is { } length)
-        {
-            return Encoding.UTF8.GetString(await RawHttp.ReadExactlyAsync(stream, int.Parse(length)));
-        }
-
-        Assert.Equal("chunked", RawHttp.Field(head, "Transfer-Encoding"));
-        var body = new StringBuilder();
-        while (true)
-        {
-            var size = Convert.ToInt32((await ReadLineAsync(stream)).Split(';')[0], 16);
-            if (size == 0)
-            {
-                Assert.Equal("", await ReadLineAsync(stream));
-                return body.ToString();
-            }
-
-            body.Append(Encoding.UTF8.GetString(await RawHttp.ReadExactlyAsync(stream, size)));
-            Assert.Equal("", await ReadLineAsync(stream));
-        }
-    }
-
-    private static async Task<string> ReadLineAsync(Stream stream)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var line = new StringBuilder();
-        var one = new byte[1];
-        while (true)
-        {
-            await stream.ReadExactlyAsync(one, cts.Token);
-            if (one[0] == '\n')
-            {
-                return line.ToString().TrimEnd('\r');
-            }
-
-            line.Append((char)one[0]);
-        }
     }
 }

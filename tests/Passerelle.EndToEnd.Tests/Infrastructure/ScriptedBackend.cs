@@ -174,4 +174,45 @@ internal static class RawHttp
         head.Split("\r\n").Skip(1)
             .Where(l => l.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase))
             .Select(l => l[(name.Length + 1)..].Trim());
+
+    /// <summary>The body after <paramref name="head"/>, by its Content-Length or chunked framing (which it checks).</summary>
+    public static async Task<string> ReadBodyAsync(Stream stream, string head)
+    {
+        if (Field(head, "Content-Length") is { } length)
+        {
+            return Encoding.UTF8.GetString(await ReadExactlyAsync(stream, int.Parse(length)));
+        }
+
+        Assert.Equal("chunked", Field(head, "Transfer-Encoding"));
+        var body = new StringBuilder();
+        while (true)
+        {
+            var size = Convert.ToInt32((await ReadLineAsync(stream)).Split(';')[0], 16);
+            if (size == 0)
+            {
+                Assert.Equal("", await ReadLineAsync(stream));
+                return body.ToString();
+            }
+
+            body.Append(Encoding.UTF8.GetString(await ReadExactlyAsync(stream, size)));
+            Assert.Equal("", await ReadLineAsync(stream));
+        }
+    }
+
+    private static async Task<string> ReadLineAsync(Stream stream)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var line = new StringBuilder();
+        var one = new byte[1];
+        while (true)
+        {
+            await stream.ReadExactlyAsync(one, cts.Token);
+            if (one[0] == '\n')
+            {
+                return line.ToString().TrimEnd('\r');
+            }
+
+            line.Append((char)one[0]);
+        }
+    }
 }
