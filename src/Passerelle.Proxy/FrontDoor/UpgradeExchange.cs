@@ -269,7 +269,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
 
     private byte[] Head(int status, string? reason, bool closes)
     {
-        var head = new StringBuilder(256);
+        var head = Splice.HeadBuilder.Acquire();
         head.Append("HTTP/1.1 ").Append(status).Append(' ').Append(reason ?? ReasonPhrases.GetReasonPhrase(status)).Append("\r\n");
         if (closes)
         {
@@ -293,7 +293,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
             }
         }
 
-        return Encoding.Latin1.GetBytes(head.Append("\r\n").ToString());
+        return Splice.HeadBuilder.ToLatin1(head.Append("\r\n"));
     }
 
     private ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>

@@ -25,7 +25,7 @@ internal static class HandshakeRequest
     {
         var request = context.Request;
         var named = ConnectionTokens(request.Headers.Connection);
-        var head = new StringBuilder(512);
+        var head = HeadBuilder.Acquire();
         head.Append(request.Method).Append(' ').Append(BackendRequestTransformer.BackendTarget(rule, request)).Append(" HTTP/1.1\r\n");
         Field(head, "Host", BackendRequestTransformer.BackendHost(rule, request));
         foreach (var (name, values) in request.Headers)
@@ -50,8 +50,8 @@ internal static class HandshakeRequest
         Field(head, "X-Original-URL", request.GetEncodedPathAndQuery());
         head.Append("\r\n");
 
-        // Kestrel accepted these values, so they hold no CR, LF or NUL; Latin-1 keeps any obs-text byte as it came.
-        return Encoding.Latin1.GetBytes(head.ToString());
+        // Kestrel or the front door accepted these values, so they hold no CR, LF or NUL.
+        return HeadBuilder.ToLatin1(head);
     }
 
     private static void Field(StringBuilder head, string name, string? value)
