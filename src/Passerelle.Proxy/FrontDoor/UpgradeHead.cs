@@ -268,9 +268,9 @@ internal sealed class UpgradeHead
     {
         foreach (var value in connection)
         {
-            foreach (var token in value!.Split(','))
+            foreach (var range in value.AsSpan().Split(','))
             {
-                if (token.Trim().Equals("upgrade", StringComparison.OrdinalIgnoreCase))
+                if (value.AsSpan(range).Trim().Equals("upgrade", StringComparison.OrdinalIgnoreCase))
                 {
                     return true;
                 }

@@ -68,11 +68,13 @@ internal static class HandshakeRequest
         HashSet<string>? named = null;
         foreach (var value in connection)
         {
-            foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            // The usual "Upgrade" (or "keep-alive, Upgrade") allocates nothing here.
+            foreach (var range in value.AsSpan().Split(','))
             {
-                if (!token.Equals("upgrade", StringComparison.OrdinalIgnoreCase))
+                var token = value.AsSpan(range).Trim();
+                if (!token.IsEmpty && !token.Equals("upgrade", StringComparison.OrdinalIgnoreCase))
                 {
-                    (named ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase)).Add(token);
+                    (named ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase)).Add(token.ToString());
                 }
             }
         }

@@ -49,9 +49,9 @@ internal sealed class ResponseHead
                 continue;
             }
 
-            foreach (var part in value.Split(',', StringSplitOptions.TrimEntries))
+            foreach (var range in value.AsSpan().Split(','))
             {
-                if (part.Equals(token, StringComparison.OrdinalIgnoreCase))
+                if (value.AsSpan(range).Trim().Equals(token, StringComparison.OrdinalIgnoreCase))
                 {
                     return true;
                 }
@@ -74,46 +74,62 @@ internal sealed class ResponseHead
     /// <summary>Parses a complete head (from <see cref="FindEnd"/>); throws <see cref="InvalidDataException"/> saying what is wrong.</summary>
     public static ResponseHead Parse(ReadOnlySpan<byte> head)
     {
-        var text = Encoding.Latin1.GetString(head);
-        var lines = text.Split("\r\n");
-        var statusLine = lines[0];
+        // One string for the head; each line is looked at in place, and only names and values become strings.
+        var text = Encoding.Latin1.GetString(head).AsSpan();
+        var statusLine = NextLine(ref text);
 
         // HTTP/1.x SP 3DIGIT SP [reason]
         if (statusLine.Length < 12 || !statusLine.StartsWith("HTTP/1.", StringComparison.Ordinal) || statusLine[8] != ' ' ||
-            !int.TryParse(statusLine.AsSpan(9, 3), System.Globalization.NumberStyles.None, null, out var status) || status < 100 ||
+            !int.TryParse(statusLine.Slice(9, 3), System.Globalization.NumberStyles.None, null, out var status) || status < 100 ||
             (statusLine.Length > 12 && statusLine[12] != ' '))
         {
             throw new InvalidDataException($"the backend's status line is not HTTP/1.x: \"{Printable(statusLine)}\"");
         }
 
-        var fields = new List<KeyValuePair<string, string>>(lines.Length);
-        for (var i = 1; i < lines.Length; i++)
+        var fields = new List<KeyValuePair<string, string>>(8);
+        while (!text.IsEmpty)
         {
-            var line = lines[i];
-            if (line.Length == 0)
+            var line = NextLine(ref text);
+            if (line.IsEmpty)
             {
                 continue;
             }
 
             var colon = line.IndexOf(':');
-            if (colon <= 0 || line[0] is ' ' or '\t' || line[colon - 1] is ' ' or '\t' || line.AsSpan(0, colon).ContainsAnyExcept(TokenCharacters))
+            if (colon <= 0 || line[0] is ' ' or '\t' || line[colon - 1] is ' ' or '\t' || line[..colon].ContainsAnyExcept(TokenCharacters))
             {
                 throw new InvalidDataException($"the backend sent a malformed header line: \"{Printable(line)}\"");
             }
 
-            fields.Add(new(line[..colon], line[(colon + 1)..].Trim(' ', '\t')));
+            fields.Add(new(line[..colon].ToString(), line[(colon + 1)..].Trim(" \t").ToString()));
         }
 
-        return new ResponseHead(status, statusLine.Length > 13 ? statusLine[13..] : "", fields);
+        return new ResponseHead(status, statusLine.Length > 13 ? statusLine[13..].ToString() : "", fields);
+    }
+
+    /// <summary>The text up to the next CRLF (or the end), which it takes off <paramref name="text"/>.</summary>
+    private static ReadOnlySpan<char> NextLine(ref ReadOnlySpan<char> text)
+    {
+        var end = text.IndexOf("\r\n", StringComparison.Ordinal);
+        if (end < 0)
+        {
+            var last = text;
+            text = ReadOnlySpan<char>.Empty;
+            return last;
+        }
+
+        var line = text[..end];
+        text = text[(end + 2)..];
+        return line;
     }
 
     // RFC 9110 §5.6.2 token characters.
     private static readonly SearchValues<char> TokenCharacters =
         SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
-    private static string Printable(string line)
+    private static string Printable(ReadOnlySpan<char> line)
     {
-        var shown = line.Length > 80 ? line[..80] + "..." : line;
+        var shown = line.Length > 80 ? line[..80].ToString() + "..." : line.ToString();
         return string.Concat(shown.Select(c => c is < ' ' or > '~' ? '?' : c));
     }
 }
