@@ -240,7 +240,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        var exchange = new UpgradeExchange(socket, head, $"front-{Interlocked.Increment(ref _ids)}");
+        var exchange = new UpgradeExchange(socket, head, Interlocked.Increment(ref _ids));
 
         // Not awaited: this method's frame, with the head and its buffer, ends here instead of living as long as the WebSocket.
         _ = ServeAsync(socket, exchange);

@@ -27,6 +27,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
 
     private readonly Socket _socket;
     private readonly CancellationTokenSource _aborted = new();
+    private readonly long _connectionNumber;
     private IHeaderDictionary _requestHeaders;
     private IHeaderDictionary _responseHeaders = new HeaderDictionary();
     private Dictionary<Type, object?>? _overrides;
@@ -35,8 +36,9 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     private Stream? _body;
     private PipeWriter? _writer;
     private bool _chunked;
+    private string? _connectionId;
 
-    public UpgradeExchange(Socket socket, UpgradeHead head, string connectionId)
+    public UpgradeExchange(Socket socket, UpgradeHead head, long connectionNumber)
     {
         _socket = socket;
         _socket.Blocking = false; // writes are tried straight away (SocketStream)
@@ -44,7 +46,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         QueryString = head.Query;
         RawTarget = head.Target;
         _requestHeaders = head.Headers;
-        ConnectionId = connectionId;
+        _connectionNumber = connectionNumber;
         var local = (IPEndPoint)socket.LocalEndPoint!;
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         (LocalIpAddress, LocalPort, RemoteIpAddress, RemotePort) = (local.Address, local.Port, remote.Address, remote.Port);
@@ -119,8 +121,12 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     // IHttpRequestBodyDetectionFeature: a handshake has no body (the head was refused otherwise).
     bool IHttpRequestBodyDetectionFeature.CanHaveBody => false;
 
-    // IHttpConnectionFeature
-    public string ConnectionId { get; set; }
+    // IHttpConnectionFeature. The id is only written when something reads it (logs that name the connection).
+    public string ConnectionId
+    {
+        get => _connectionId ??= $"front-{_connectionNumber}";
+        set => _connectionId = value;
+    }
 
     public IPAddress? RemoteIpAddress { get; set; }
 

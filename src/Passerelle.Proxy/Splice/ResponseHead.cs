@@ -28,8 +28,9 @@ internal sealed class ResponseHead
     public string? Get(string name)
     {
         string? value = null;
-        foreach (var (key, fieldValue) in Fields)
+        for (var i = 0; i < Fields.Count; i++)
         {
+            var (key, fieldValue) = Fields[i];
             if (key.Equals(name, StringComparison.OrdinalIgnoreCase))
             {
                 value = value is null ? fieldValue : value + ", " + fieldValue;
@@ -42,8 +43,9 @@ internal sealed class ResponseHead
     /// <summary>True when a comma-separated field lists <paramref name="token"/> (case-insensitive), as Connection lists "close".</summary>
     public bool Lists(string name, string token)
     {
-        foreach (var (key, value) in Fields)
+        for (var i = 0; i < Fields.Count; i++)
         {
+            var (key, value) = Fields[i];
             if (!key.Equals(name, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
@@ -74,62 +76,62 @@ internal sealed class ResponseHead
     /// <summary>Parses a complete head (from <see cref="FindEnd"/>); throws <see cref="InvalidDataException"/> saying what is wrong.</summary>
     public static ResponseHead Parse(ReadOnlySpan<byte> head)
     {
-        // One string for the head; each line is looked at in place, and only names and values become strings.
-        var text = Encoding.Latin1.GetString(head).AsSpan();
-        var statusLine = NextLine(ref text);
+        // Each line is looked at in place; only names, values and the reason become strings (Latin-1: a byte each).
+        var statusLine = NextLine(ref head);
 
         // HTTP/1.x SP 3DIGIT SP [reason]
-        if (statusLine.Length < 12 || !statusLine.StartsWith("HTTP/1.", StringComparison.Ordinal) || statusLine[8] != ' ' ||
-            !int.TryParse(statusLine.Slice(9, 3), System.Globalization.NumberStyles.None, null, out var status) || status < 100 ||
-            (statusLine.Length > 12 && statusLine[12] != ' '))
+        if (statusLine.Length < 12 || !statusLine.StartsWith("HTTP/1."u8) || statusLine[8] != (byte)' ' ||
+            statusLine.Slice(9, 3).ContainsAnyExceptInRange((byte)'0', (byte)'9') || statusLine[9] == (byte)'0' ||
+            (statusLine.Length > 12 && statusLine[12] != (byte)' '))
         {
             throw new InvalidDataException($"the backend's status line is not HTTP/1.x: \"{Printable(statusLine)}\"");
         }
 
+        var status = ((statusLine[9] - '0') * 100) + ((statusLine[10] - '0') * 10) + (statusLine[11] - '0');
         var fields = new List<KeyValuePair<string, string>>(8);
-        while (!text.IsEmpty)
+        while (!head.IsEmpty)
         {
-            var line = NextLine(ref text);
+            var line = NextLine(ref head);
             if (line.IsEmpty)
             {
                 continue;
             }
 
-            var colon = line.IndexOf(':');
-            if (colon <= 0 || line[0] is ' ' or '\t' || line[colon - 1] is ' ' or '\t' || line[..colon].ContainsAnyExcept(TokenCharacters))
+            var colon = line.IndexOf((byte)':');
+            if (colon <= 0 || line[0] is (byte)' ' or (byte)'\t' || line[colon - 1] is (byte)' ' or (byte)'\t' || line[..colon].ContainsAnyExcept(TokenBytes))
             {
                 throw new InvalidDataException($"the backend sent a malformed header line: \"{Printable(line)}\"");
             }
 
-            fields.Add(new(line[..colon].ToString(), line[(colon + 1)..].Trim(" \t").ToString()));
+            fields.Add(new(Encoding.Latin1.GetString(line[..colon]), Encoding.Latin1.GetString(line[(colon + 1)..].Trim(" \t"u8))));
         }
 
-        return new ResponseHead(status, statusLine.Length > 13 ? statusLine[13..].ToString() : "", fields);
+        return new ResponseHead(status, statusLine.Length > 13 ? Encoding.Latin1.GetString(statusLine[13..]) : "", fields);
     }
 
-    /// <summary>The text up to the next CRLF (or the end), which it takes off <paramref name="text"/>.</summary>
-    private static ReadOnlySpan<char> NextLine(ref ReadOnlySpan<char> text)
+    /// <summary>The bytes up to the next CRLF (or the end), which it takes off <paramref name="bytes"/>.</summary>
+    private static ReadOnlySpan<byte> NextLine(ref ReadOnlySpan<byte> bytes)
     {
-        var end = text.IndexOf("\r\n", StringComparison.Ordinal);
+        var end = bytes.IndexOf("\r\n"u8);
         if (end < 0)
         {
-            var last = text;
-            text = ReadOnlySpan<char>.Empty;
+            var last = bytes;
+            bytes = ReadOnlySpan<byte>.Empty;
             return last;
         }
 
-        var line = text[..end];
-        text = text[(end + 2)..];
+        var line = bytes[..end];
+        bytes = bytes[(end + 2)..];
         return line;
     }
 
     // RFC 9110 §5.6.2 token characters.
-    private static readonly SearchValues<char> TokenCharacters =
-        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    private static readonly SearchValues<byte> TokenBytes =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
 
-    private static string Printable(ReadOnlySpan<char> line)
+    private static string Printable(ReadOnlySpan<byte> line)
     {
-        var shown = line.Length > 80 ? line[..80].ToString() + "..." : line.ToString();
-        return string.Concat(shown.Select(c => c is < ' ' or > '~' ? '?' : c));
+        var shown = Encoding.Latin1.GetString(line.Length > 80 ? line[..80] : line);
+        return string.Concat(shown.Select(c => c is < ' ' or > '~' ? '?' : c)) + (line.Length > 80 ? "..." : "");
     }
 }

@@ -178,8 +178,9 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
 
     private static void CopyFields(ResponseHead head, IHeaderDictionary headers, bool skipLength)
     {
-        foreach (var (name, value) in head.Fields)
+        for (var i = 0; i < head.Fields.Count; i++)
         {
+            var (name, value) = head.Fields[i];
             if (HopByHop.Contains(name) || (skipLength && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
