@@ -270,7 +270,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         // Both header sets are read and written by now; the WebSocket's life does not need to hold them.
         (_requestHeaders, _responseHeaders) = (new HeaderDictionary(), new HeaderDictionary());
         await SendAsync(head, _aborted.Token).ConfigureAwait(false);
-        return new ClientSocketStream(_socket);
+        return new Splice.SocketStream(_socket, ownsSocket: false); // the front door closes the socket when the WebSocket ends
     }
 
     private byte[] Head(int status, string? reason, bool closes)

@@ -177,12 +177,9 @@ internal sealed class UpgradeHead
             return false;
         }
 
-        foreach (var b in line[..colon])
+        if (line[..colon].ContainsAnyExcept(Splice.HttpSyntax.TokenBytes))
         {
-            if (!IsTokenByte(b))
-            {
-                return false;
-            }
+            return false;
         }
 
         var raw = line[(colon + 1)..].Trim(" \t"u8);
@@ -216,11 +213,6 @@ internal sealed class UpgradeHead
 
         return Encoding.ASCII.GetString(name);
     }
-
-    // RFC 9110 tchar.
-    private static bool IsTokenByte(byte b) =>
-        char.IsAsciiLetterOrDigit((char)b) || b is (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*'
-            or (byte)'+' or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
 
     /// <summary>
     /// <c>host [ ":" port ]</c> with a name of letters, digits, hyphens and dots, or a bracketed IPv6 address, and a

@@ -56,7 +56,7 @@ internal static class Relay
             stopClientReads?.Invoke();
             if (!down.IsCompleted)
             {
-                StopReading(backendSocket);
+                SocketStream.StopReading(backendSocket);
             }
 
             stop.Cancel();
@@ -64,18 +64,6 @@ internal static class Relay
 
         await Observe(up).ConfigureAwait(false);
         await Observe(down).ConfigureAwait(false);
-    }
-
-    private static void StopReading(Socket socket)
-    {
-        try
-        {
-            socket.Shutdown(SocketShutdown.Receive);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Already closed: its reads have ended.
-        }
     }
 
     /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> until <paramref name="from"/> ends (returns) or fails (throws).</summary>

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 
 namespace Passerelle.Proxy.Splice;
@@ -98,7 +97,7 @@ internal sealed class ResponseHead
             }
 
             var colon = line.IndexOf((byte)':');
-            if (colon <= 0 || line[0] is (byte)' ' or (byte)'\t' || line[colon - 1] is (byte)' ' or (byte)'\t' || line[..colon].ContainsAnyExcept(TokenBytes))
+            if (colon <= 0 || line[0] is (byte)' ' or (byte)'\t' || line[colon - 1] is (byte)' ' or (byte)'\t' || line[..colon].ContainsAnyExcept(HttpSyntax.TokenBytes))
             {
                 throw new InvalidDataException($"the backend sent a malformed header line: \"{Printable(line)}\"");
             }
@@ -124,10 +123,6 @@ internal sealed class ResponseHead
         bytes = bytes[(end + 2)..];
         return line;
     }
-
-    // RFC 9110 §5.6.2 token characters.
-    private static readonly SearchValues<byte> TokenBytes =
-        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
 
     private static string Printable(ReadOnlySpan<byte> line)
     {

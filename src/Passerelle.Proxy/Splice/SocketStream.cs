@@ -9,7 +9,7 @@ namespace Passerelle.Proxy.Splice;
 /// says "would block". Sends that never wait also never create the socket's cached send state, which an idle
 /// WebSocket would otherwise hold for its whole life.
 /// </summary>
-internal class SocketStream : Stream
+internal sealed class SocketStream : Stream, IStoppableReads
 {
     private readonly bool _ownsSocket;
 
@@ -20,7 +20,7 @@ internal class SocketStream : Stream
         socket.Blocking = false;
     }
 
-    protected Socket Socket { get; }
+    private Socket Socket { get; }
 
     public override bool CanRead => true;
 
@@ -34,6 +34,22 @@ internal class SocketStream : Stream
     {
         get => throw new NotSupportedException();
         set => throw new NotSupportedException();
+    }
+
+    /// <summary>Ends a pending or later read as an end of input (no exception): the other side has ended the WebSocket.</summary>
+    public void StopReading() => StopReading(Socket);
+
+    /// <summary>Ends <paramref name="socket"/>'s input, so that a read waiting on it returns 0.</summary>
+    public static void StopReading(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Receive);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed: its reads have ended.
+        }
     }
 
     /// <summary>

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Passerelle.Proxy.FrontDoor;
 using Passerelle.Proxy.Splice;
 
 namespace Passerelle.Proxy.Tests.Splice;
@@ -93,7 +92,7 @@ public sealed class SocketStreamTests
     {
         var (local, peer) = await ConnectedPairAsync();
         using var _ = peer;
-        await using var stream = new ClientSocketStream(local);
+        await using var stream = new SocketStream(local, ownsSocket: false);
 
         var waiting = stream.ReadAsync(Memory<byte>.Empty).AsTask();
         Assert.False(waiting.IsCompleted);
