@@ -8,7 +8,7 @@ namespace Passerelle.Bench.Infrastructure;
 /// The live managed heap of a .NET peer, read from outside without changing it: <c>dotnet-gcdump collect</c> (a
 /// dotnet tool, installed by bench/run.sh) makes the runtime run a full blocking GC and walk the heap, and its report
 /// gives the bytes still alive. As a side effect the peer's garbage is collected, so its RSS read right after is
-/// "after a forced settle".
+/// "after a forced settle". The report (bytes and counts per type) is kept as STEM-PID.gcdump.txt.
 /// </summary>
 internal static partial class GcDump
 {
@@ -29,6 +29,12 @@ internal static partial class GcDump
             }
 
             var report = await RunAsync(tool.FullName, "report", dump);
+            if (report is not null)
+            {
+                // Kept beside the run's logs: which types the heap holds is the first question after "how much".
+                await File.WriteAllTextAsync(Path.ChangeExtension(dump, ".gcdump.txt"), report);
+            }
+
             var match = report is null ? null : HeapBytes().Match(report);
             return match is { Success: true }
                 ? long.Parse(match.Groups[1].Value.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture) / 1024.0

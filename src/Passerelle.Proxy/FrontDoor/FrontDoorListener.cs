@@ -243,7 +243,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         var exchange = new UpgradeExchange(socket, head, Interlocked.Increment(ref _ids));
 
         // Not awaited: this method's frame, with the head and its buffer, ends here instead of living as long as the WebSocket.
-        _ = ServeAsync(socket, exchange);
+        _ = ServeAsync(exchange);
         return true;
     }
 
@@ -285,7 +285,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         return true;
     }
 
-    private async Task ServeAsync(Socket socket, UpgradeExchange exchange)
+    private async Task ServeAsync(UpgradeExchange exchange)
     {
         Interlocked.Increment(ref _served);
         try
@@ -307,7 +307,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         }
         finally
         {
-            Close(socket);
+            exchange.CloseConnection();
             _slots.Release();
             if (Interlocked.Decrement(ref _served) == 0 && _stopping)
             {
@@ -332,19 +332,6 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
         }
-    }
-
-    private static void Close(Socket socket)
-    {
-        try
-        {
-            socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-        }
-
-        socket.Dispose();
     }
 
     private static partial class Log

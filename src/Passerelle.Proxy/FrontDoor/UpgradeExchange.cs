@@ -2,6 +2,7 @@ using System.Collections;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Passerelle.Proxy.Reactor;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -26,6 +27,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     ];
 
     private readonly Socket _socket;
+    private ReactorSocket? _adopted;
     private readonly CancellationTokenSource _aborted = new();
     private readonly long _connectionNumber;
     private IHeaderDictionary _requestHeaders;
@@ -156,6 +158,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         }
 
         _socket.Dispose();
+        _adopted?.Shutdown(Libc.ShutRdWr); // the relay's reads and writes end; the front door closes it after them
     }
 
     // IHttpResponseFeature
@@ -270,7 +273,36 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         // Both header sets are read and written by now; the WebSocket's life does not need to hold them.
         (_requestHeaders, _responseHeaders) = (new HeaderDictionary(), new HeaderDictionary());
         await SendAsync(head, _aborted.Token).ConfigureAwait(false);
-        return new Splice.SocketStream(_socket, ownsSocket: false); // the front door closes the socket when the WebSocket ends
+
+        // The front door closes the connection when the WebSocket ends (CloseConnection).
+        if (!Reactors.IsAvailable)
+        {
+            return new Splice.SocketStream(_socket, ownsSocket: false);
+        }
+
+        _adopted = Reactors.Adopt(_socket);
+        return new ReactorStream(_adopted, ownsSocket: false);
+    }
+
+    /// <summary>Ends the client's connection (FIN both ways) and closes it, on whichever socket carries it now.</summary>
+    public void CloseConnection()
+    {
+        if (_adopted is { } adopted)
+        {
+            adopted.Shutdown(Libc.ShutRdWr);
+            adopted.Dispose();
+            return;
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        _socket.Dispose();
     }
 
     private byte[] Head(int status, string? reason, bool closes)

@@ -24,7 +24,7 @@ internal static class Relay
     /// closes TCP after the close handshake), they end as an end of input instead of costing an exception on every
     /// closed WebSocket. Otherwise they are cancelled like the backend's.
     /// </remarks>
-    public static async Task RunAsync(TunnelStream client, TunnelStream backend, Socket backendSocket, WebSocketTunnel tunnel, Action? stopClientReads)
+    public static async Task RunAsync(TunnelStream client, TunnelStream backend, ISocketEnd backendSocket, WebSocketTunnel tunnel, Action? stopClientReads)
     {
         using var stop = new CancellationTokenSource();
         Task up, down;
@@ -42,21 +42,14 @@ internal static class Relay
         var first = await Task.WhenAny(up, down).ConfigureAwait(false);
         if (first == up && up.IsCompletedSuccessfully)
         {
-            try
-            {
-                backendSocket.Shutdown(SocketShutdown.Send);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // Already gone: the other direction ends on its own.
-            }
+            backendSocket.EndOutput();
         }
         else
         {
             stopClientReads?.Invoke();
             if (!down.IsCompleted)
             {
-                SocketStream.StopReading(backendSocket);
+                backendSocket.StopReading();
             }
 
             stop.Cancel();
@@ -64,6 +57,11 @@ internal static class Relay
 
         await Observe(up).ConfigureAwait(false);
         await Observe(down).ConfigureAwait(false);
+        if (Reactor.EpollReactor.OnReactorThread)
+        {
+            // What follows the relay (the request's end, its logs) is not the reactor's work: it serves other sockets.
+            await Task.Yield();
+        }
     }
 
     /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> until <paramref name="from"/> ends (returns) or fails (throws).</summary>

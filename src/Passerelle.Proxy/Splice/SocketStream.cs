@@ -9,7 +9,7 @@ namespace Passerelle.Proxy.Splice;
 /// says "would block". Sends that never wait also never create the socket's cached send state, which an idle
 /// WebSocket would otherwise hold for its whole life.
 /// </summary>
-internal sealed class SocketStream : Stream, IStoppableReads
+internal sealed class SocketStream : Stream, ISocketEnd
 {
     private readonly bool _ownsSocket;
 
@@ -38,6 +38,19 @@ internal sealed class SocketStream : Stream, IStoppableReads
 
     /// <summary>Ends a pending or later read as an end of input (no exception): the other side has ended the WebSocket.</summary>
     public void StopReading() => StopReading(Socket);
+
+    /// <summary>Sends FIN: the peer reads the end of its input, and may still answer.</summary>
+    public void EndOutput()
+    {
+        try
+        {
+            Socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already gone: the other direction ends on its own.
+        }
+    }
 
     /// <summary>Ends <paramref name="socket"/>'s input, so that a read waiting on it returns 0.</summary>
     public static void StopReading(Socket socket)

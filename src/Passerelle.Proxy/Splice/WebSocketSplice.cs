@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Passerelle.Proxy.Reactor;
 using Passerelle.Proxy.Runtime;
 using Passerelle.Proxy.Tunnels;
 using Yarp.ReverseProxy.Forwarder;
@@ -160,9 +161,9 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
                 await client.WriteAsync(backend.Buffered, context.RequestAborted).ConfigureAwait(false);
             }
 
-            var socket = backend.DetachSocket();
-            await using var backendSide = (TunnelStream)tunnel.AttachBackend(new SocketStream(socket, ownsSocket: true));
-            await Relay.RunAsync(client, backendSide, socket, tunnel, clientStream is IStoppableReads stoppable ? stoppable.StopReading : null).ConfigureAwait(false);
+            var backendEnd = OpenBackend(backend.DetachSocket(), (clientStream as ReactorStream)?.Socket);
+            await using var backendSide = (TunnelStream)tunnel.AttachBackend((Stream)backendEnd);
+            await Relay.RunAsync(client, backendSide, backendEnd, tunnel, clientStream is IStoppableReads stoppable ? stoppable.StopReading : null).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {
@@ -174,6 +175,25 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
         }
 
         return (ForwarderError.None, null);
+    }
+
+    /// <summary>The backend's socket for the relay: on the client's reactor when there is one (one thread for both sides), else on any.</summary>
+    private static ISocketEnd OpenBackend(Socket socket, ReactorSocket? client)
+    {
+        if (!Reactors.IsAvailable)
+        {
+            return new SocketStream(socket, ownsSocket: true);
+        }
+
+        try
+        {
+            return new ReactorStream(Reactors.Adopt(socket, client), ownsSocket: true);
+        }
+        catch (IOException)
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     private static void CopyFields(ResponseHead head, IHeaderDictionary headers, bool skipLength)

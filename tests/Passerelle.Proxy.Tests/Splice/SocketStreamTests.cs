@@ -1,18 +1,24 @@
 using System.Net;
 using System.Net.Sockets;
+using Passerelle.Proxy.Reactor;
 using Passerelle.Proxy.Splice;
 
 namespace Passerelle.Proxy.Tests.Splice;
 
-/// <summary>A connected socket as the relay reads and writes it, on real loopback connections.</summary>
+/// <summary>
+/// A connected socket as the relay reads and writes it, on real loopback connections: over .NET's socket
+/// (<see cref="SocketStream"/>) and handed over to an epoll reactor (<see cref="ReactorStream"/>), which must behave alike.
+/// </summary>
 public sealed class SocketStreamTests
 {
-    [Fact]
-    public async Task AZeroByteReadWaitsForBytesAndTheReadAfterItTakesThem()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AZeroByteReadWaitsForBytesAndTheReadAfterItTakesThem(bool reactor)
     {
         var (local, peer) = await ConnectedPairAsync();
         using var _ = peer;
-        await using var stream = new SocketStream(local, ownsSocket: true);
+        await using var stream = Open(local, ownsSocket: true, reactor);
 
         var waiting = stream.ReadAsync(Memory<byte>.Empty).AsTask();
         Assert.False(waiting.IsCompleted);
@@ -25,11 +31,13 @@ public sealed class SocketStreamTests
         Assert.Equal("hello"u8.ToArray(), buffer[..5]);
     }
 
-    [Fact]
-    public async Task AReadWithNothingThereWaitsAndTheEndOfInputIsAReadOfZero()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AReadWithNothingThereWaitsAndTheEndOfInputIsAReadOfZero(bool reactor)
     {
         var (local, peer) = await ConnectedPairAsync();
-        await using var stream = new SocketStream(local, ownsSocket: true);
+        await using var stream = Open(local, ownsSocket: true, reactor);
 
         var pending = stream.ReadAsync(new byte[16]).AsTask();
         Assert.False(pending.IsCompleted);
@@ -39,14 +47,34 @@ public sealed class SocketStreamTests
         peer.Dispose();
     }
 
-    [Fact]
-    public async Task AWriteTheKernelCannotTakeAtOnceCompletesIntactOnceThePeerReads()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheEndOfInputThatCameWithTheLastBytesIsFoundAfterThem(bool reactor)
+    {
+        var (local, peer) = await ConnectedPairAsync();
+        await peer.SendAsync("last words"u8.ToArray());
+        peer.Shutdown(SocketShutdown.Send); // bytes and FIN arrive together: an edge-triggered reactor sees one edge for both
+        await using var stream = Open(local, ownsSocket: true, reactor);
+
+        Assert.Equal(0, await stream.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        var buffer = new byte[64];
+        Assert.Equal(10, await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, await stream.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        peer.Dispose();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AWriteTheKernelCannotTakeAtOnceCompletesIntactOnceThePeerReads(bool reactor)
     {
         var (local, peer) = await ConnectedPairAsync();
         using var _ = peer;
         local.SendBufferSize = 16 * 1024;
         peer.ReceiveBufferSize = 16 * 1024;
-        await using var stream = new SocketStream(local, ownsSocket: true);
+        await using var stream = Open(local, ownsSocket: true, reactor);
         var sent = new byte[4 * 1024 * 1024];
         Random.Shared.NextBytes(sent);
 
@@ -66,11 +94,13 @@ public sealed class SocketStreamTests
         Assert.Equal(sent, received);
     }
 
-    [Fact]
-    public async Task AWriteToAConnectionThePeerResetFailsAsAnIOException()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AWriteToAConnectionThePeerResetFailsAsAnIOException(bool reactor)
     {
         var (local, peer) = await ConnectedPairAsync();
-        await using var stream = new SocketStream(local, ownsSocket: true);
+        await using var stream = Open(local, ownsSocket: true, reactor);
         peer.LingerState = new LingerOption(true, 0);
         peer.Dispose(); // RST
 
@@ -87,20 +117,34 @@ public sealed class SocketStreamTests
         Assert.IsType<SocketException>(failure.InnerException);
     }
 
-    [Fact]
-    public async Task StoppingAClientSocketsReadsEndsAPendingZeroByteWaitAsAnEnd()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task StoppingAClientSocketsReadsEndsAPendingZeroByteWaitAsAnEnd(bool reactor)
     {
         var (local, peer) = await ConnectedPairAsync();
         using var _ = peer;
-        await using var stream = new SocketStream(local, ownsSocket: false);
+        await using var stream = Open(local, ownsSocket: false, reactor);
 
         var waiting = stream.ReadAsync(Memory<byte>.Empty).AsTask();
         Assert.False(waiting.IsCompleted);
-        stream.StopReading();
+        ((ISocketEnd)stream).StopReading();
 
         Assert.Equal(0, await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Equal(0, await stream.ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
         local.Dispose();
+    }
+
+    private static Stream Open(Socket local, bool ownsSocket, bool reactor)
+    {
+        if (!reactor)
+        {
+            return new SocketStream(local, ownsSocket);
+        }
+
+        Assert.True(Reactors.IsAvailable, "the epoll reactor is available on Linux");
+        local.Blocking = false;
+        return new ReactorStream(Reactors.Adopt(local), ownsSocket: true); // the .NET socket is closed by the hand-over
     }
 
     private static async Task<(Socket Local, Socket Peer)> ConnectedPairAsync()

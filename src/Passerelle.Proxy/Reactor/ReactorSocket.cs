@@ -1,0 +1,284 @@
+namespace Passerelle.Proxy.Reactor;
+
+/// <summary>
+/// A connected, non-blocking socket descriptor served by an <see cref="EpollReactor"/>: reads and writes are plain
+/// system calls, tried at once, and wait for the reactor's edge only when the kernel says "would block"; a zero-byte
+/// read waits for bytes without a buffer and, once an edge said they are there, without a system call. A waiting
+/// read or write resumes on the reactor's thread. Each call holds a reference on the descriptor, so that closing it
+/// (<see cref="Dispose"/>) while a call is in progress on another thread closes it after that call: a descriptor
+/// number is never used after it could have been given to another connection.
+/// </summary>
+internal sealed class ReactorSocket : IDisposable
+{
+    private const int ClosedFlag = 1 << 30;
+
+    private readonly EpollReactor _reactor;
+    private readonly int _fd;
+    private readonly Readiness _read = new();
+    private Readiness? _write;
+    private int _users; // calls in progress, plus ClosedFlag once disposed
+    private int _fdClosed;
+
+    internal ReactorSocket(EpollReactor reactor, int fd)
+    {
+        _reactor = reactor;
+        _fd = fd;
+    }
+
+    internal EpollReactor Reactor => _reactor;
+
+    /// <summary>The reactor's key for this socket's events: its slot and that slot's generation.</summary>
+    internal ulong Id { get; set; }
+
+    private Readiness WriteReadiness => _write ?? Interlocked.CompareExchange(ref _write, new Readiness(), null) ?? _write;
+
+    /// <summary>
+    /// Reads into <paramref name="buffer"/>: the bytes read, 0 at the end of the input. An empty buffer waits until
+    /// bytes (or the end) are there and returns 0 without taking any.
+    /// </summary>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (buffer.IsEmpty)
+            {
+                if (_read.IsReady)
+                {
+                    return ValueTask.FromResult(0);
+                }
+            }
+            else
+            {
+                _read.Clear();
+                var read = TryReceive(buffer.Span, out var errno);
+                if (read >= 0)
+                {
+                    if (read == buffer.Length || read == 0)
+                    {
+                        _read.Set(); // more may be waiting, or the end is reported again
+                    }
+
+                    return ValueTask.FromResult(read);
+                }
+
+                if (errno == Libc.EIntr)
+                {
+                    continue;
+                }
+
+                if (errno != Libc.EAgain)
+                {
+                    return ValueTask.FromException<int>(Libc.Failure(errno));
+                }
+            }
+
+            if (_read.TryWait(cancellationToken, out var wait))
+            {
+                return buffer.IsEmpty ? wait : ReceiveAfterAsync(wait, buffer, cancellationToken);
+            }
+        }
+    }
+
+    private async ValueTask<int> ReceiveAfterAsync(ValueTask<int> wait, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await wait.ConfigureAwait(false);
+        return await ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends all of <paramref name="buffer"/>: into the kernel's buffer at once when it has room, the rest as room appears.</summary>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (!buffer.IsEmpty)
+        {
+            var write = _write;
+            write?.Clear();
+            var sent = TrySend(buffer.Span, out var errno);
+            if (sent >= 0)
+            {
+                buffer = buffer[(int)sent..];
+                continue;
+            }
+
+            if (errno == Libc.EIntr)
+            {
+                continue;
+            }
+
+            if (errno != Libc.EAgain)
+            {
+                return ValueTask.FromException(Libc.Failure(errno));
+            }
+
+            if (write is null)
+            {
+                // The first time this socket's buffer is full: the waiter exists from now on (not ready), and the edge
+                // may have come before it did, so the send is tried once more with it in place.
+                _ = WriteReadiness;
+                continue;
+            }
+
+            if (write.TryWait(cancellationToken, out var wait))
+            {
+                return SendAfterAsync(wait, buffer, cancellationToken);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask SendAfterAsync(ValueTask<int> wait, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await wait.ConfigureAwait(false);
+        await SendAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>shutdown(2): <see cref="Libc.ShutRd"/> ends a waiting or later read as an end of input; <see cref="Libc.ShutWr"/> sends FIN.</summary>
+    public void Shutdown(int how)
+    {
+        if (!Enter())
+        {
+            return;
+        }
+
+        try
+        {
+            Libc.Shutdown(_fd, how); // ENOTCONN when the peer is gone already: nothing to end
+        }
+        finally
+        {
+            Exit();
+        }
+
+        if (how != Libc.ShutWr)
+        {
+            _read.SignalFinal(); // the kernel wakes epoll too; this makes it independent of that
+        }
+    }
+
+    /// <summary>From the reactor: the events of one epoll edge.</summary>
+    internal void OnEvents(uint events)
+    {
+        // Edge-triggered: the peer's FIN is reported once, often with the last bytes; the read that takes them must
+        // then find the end without another edge (SignalFinal). A hang-up or error ends writing for good too.
+        if ((events & (Libc.EpollRdHup | Libc.EpollHup | Libc.EpollErr)) != 0)
+        {
+            _read.SignalFinal();
+        }
+        else if ((events & Libc.EpollIn) != 0)
+        {
+            _read.Signal();
+        }
+
+        if ((events & (Libc.EpollHup | Libc.EpollErr)) != 0)
+        {
+            WriteReadiness.SignalFinal();
+        }
+        else if ((events & Libc.EpollOut) != 0)
+        {
+            _write?.Signal();
+        }
+    }
+
+    /// <summary>Closes the descriptor once no call is using it; waiting calls resume and fail.</summary>
+    public void Dispose()
+    {
+        var users = Volatile.Read(ref _users);
+        while (true)
+        {
+            if ((users & ClosedFlag) != 0)
+            {
+                return;
+            }
+
+            var seen = Interlocked.CompareExchange(ref _users, users | ClosedFlag, users);
+            if (seen == users)
+            {
+                break;
+            }
+
+            users = seen;
+        }
+
+        if (users == 0)
+        {
+            Close();
+        }
+
+        _read.SignalFinal();
+        _write?.SignalFinal();
+    }
+
+    private unsafe int TryReceive(Span<byte> buffer, out int errno)
+    {
+        if (!Enter())
+        {
+            throw new ObjectDisposedException(nameof(ReactorSocket));
+        }
+
+        try
+        {
+            fixed (byte* bytes = buffer)
+            {
+                var read = Libc.Recv(_fd, bytes, (nuint)buffer.Length, 0);
+                errno = read < 0 ? System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : 0;
+                return (int)read;
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private unsafe nint TrySend(ReadOnlySpan<byte> buffer, out int errno)
+    {
+        if (!Enter())
+        {
+            throw new ObjectDisposedException(nameof(ReactorSocket));
+        }
+
+        try
+        {
+            fixed (byte* bytes = buffer)
+            {
+                var sent = Libc.Send(_fd, bytes, (nuint)buffer.Length, Libc.MsgNoSignal);
+                errno = sent < 0 ? System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : 0;
+                return sent;
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private bool Enter()
+    {
+        if ((Interlocked.Increment(ref _users) & ClosedFlag) == 0)
+        {
+            return true;
+        }
+
+        Exit();
+        return false;
+    }
+
+    private void Exit()
+    {
+        if (Interlocked.Decrement(ref _users) == ClosedFlag)
+        {
+            Close();
+        }
+    }
+
+    private void Close()
+    {
+        if (Interlocked.Exchange(ref _fdClosed, 1) != 0)
+        {
+            return; // a call that found the socket disposed gave back its reference after the close
+        }
+
+        Libc.Close(_fd); // removes it from the reactor's epoll set: this was its only descriptor
+        _reactor.Forget(this);
+    }
+}

@@ -1,0 +1,87 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Passerelle.Proxy.Reactor;
+
+/// <summary>
+/// The gateway's epoll reactors (one per processor, up to 8), and the hand-over of a connected .NET
+/// <see cref="Socket"/> to them once its WebSocket is upgraded. The runtime's own socket engine registers every
+/// socket it has waited on in its epoll set, keyed by descriptor number; a socket handed over is taken out of that set
+/// first, then given a second descriptor and its <see cref="Socket"/> closed, so that from then on only a reactor
+/// watches it and nothing of the runtime's socket state stays behind. Linux only; elsewhere, or when the runtime's
+/// epoll set cannot be found, <see cref="IsAvailable"/> is false and the relay keeps using .NET sockets.
+/// </summary>
+internal static class Reactors
+{
+    private static readonly Lazy<State?> Shared = new(Create);
+    private static int s_next;
+
+    /// <summary>Turned off with the environment variable <c>PASSERELLE_EPOLL_RELAY=0</c>, or by tests.</summary>
+    internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("PASSERELLE_EPOLL_RELAY") != "0";
+
+    public static bool IsAvailable => Enabled && Shared.Value is not null;
+
+    /// <summary>
+    /// Moves <paramref name="socket"/> (connected, non-blocking, with no operation pending) to a reactor and closes
+    /// the .NET socket; <paramref name="near"/>, if given, picks the same reactor, so that both sides of a WebSocket
+    /// are served by one thread.
+    /// </summary>
+    public static ReactorSocket Adopt(Socket socket, ReactorSocket? near = null)
+    {
+        var state = Shared.Value ?? throw new PlatformNotSupportedException("No epoll reactor on this platform.");
+        var fd = (int)socket.Handle;
+        var copy = Libc.FcntlInt(fd, Libc.DupCloseOnExec, 0);
+        if (copy < 0)
+        {
+            throw Libc.Failure(Marshal.GetLastPInvokeError());
+        }
+
+        foreach (var runtimeEpoll in state.RuntimeEpolls)
+        {
+            Libc.EpollDelete(runtimeEpoll, fd); // ENOENT: never waited on, or not this set
+        }
+
+        socket.Dispose(); // no operation pending: a plain close(2) of the first descriptor, the connection stays
+        var reactor = near?.Reactor ?? state.Reactors[(int)((uint)Interlocked.Increment(ref s_next) % (uint)state.Reactors.Length)];
+        try
+        {
+            return reactor.Adopt(copy);
+        }
+        catch
+        {
+            Libc.Close(copy);
+            throw;
+        }
+    }
+
+    private static State? Create()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        var reactors = new EpollReactor[Math.Clamp(Environment.ProcessorCount, 1, 8)];
+        for (var i = 0; i < reactors.Length; i++)
+        {
+            reactors[i] = EpollReactor.Start($"passerelle-epoll-{i}");
+        }
+
+        // Every epoll set of the process that is not a reactor's: the runtime's socket engines (one or more). They exist
+        // by now: sockets were waited on before any WebSocket was upgraded.
+        var own = reactors.Select(r => r.Descriptor).ToHashSet();
+        var runtime = new List<int>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), out var fd) && !own.Contains(fd) &&
+                new FileInfo(entry).LinkTarget == "anon_inode:[eventpoll]")
+            {
+                runtime.Add(fd);
+            }
+        }
+
+        return runtime.Count == 0 ? null : new State(reactors, [.. runtime]);
+    }
+
+    private sealed record State(EpollReactor[] Reactors, int[] RuntimeEpolls);
+}
