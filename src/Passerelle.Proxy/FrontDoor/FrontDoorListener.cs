@@ -32,6 +32,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
     private readonly SemaphoreSlim _slots;
     private readonly int _connectionLimit;
     private readonly CancellationTokenSource _stop = new();
+    private readonly Action<UpgradeExchange> _endDetached;
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(10);
     private long _ids;
     private int _served;
@@ -51,6 +52,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         _listenSocket = listenSocket;
         _kestrel = kestrel;
         _handler = handler;
+        _endDetached = EndDetached;
         _firstBytesTimeout = firstBytesTimeout;
         _drainTimeout = drainTimeout;
         _logger = logger;
@@ -240,7 +242,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        var exchange = new UpgradeExchange(socket, head, Interlocked.Increment(ref _ids));
+        var exchange = new UpgradeExchange(socket, head, Interlocked.Increment(ref _ids)) { OnDetachedEnd = _endDetached };
 
         // Not awaited: this method's frame, with the head and its buffer, ends here instead of living as long as the WebSocket.
         _ = ServeAsync(exchange);
@@ -307,12 +309,23 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         }
         finally
         {
-            exchange.CloseConnection();
-            _slots.Release();
-            if (Interlocked.Decrement(ref _served) == 0 && _stopping)
+            if (!exchange.Detached)
             {
-                _drained.TrySetResult();
+                exchange.CloseConnection();
+                Ended();
             }
+        }
+    }
+
+    /// <summary>A WebSocket whose relay ran on its own has ended, its connection closed.</summary>
+    private void EndDetached(UpgradeExchange exchange) => Ended();
+
+    private void Ended()
+    {
+        _slots.Release();
+        if (Interlocked.Decrement(ref _served) == 0 && _stopping)
+        {
+            _drained.TrySetResult();
         }
     }
 

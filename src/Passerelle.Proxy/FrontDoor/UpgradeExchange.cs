@@ -18,20 +18,22 @@ namespace Passerelle.Proxy.FrontDoor;
 /// <c>Connection: close</c>, as the front door closes the connection after it.
 /// </summary>
 internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature, IHttpResponseFeature, IHttpResponseBodyFeature,
-    IHttpUpgradeFeature, IHttpRequestBodyDetectionFeature, IHttpRequestLifetimeFeature, IHttpConnectionFeature
+    IHttpUpgradeFeature, IHttpRequestBodyDetectionFeature, IHttpRequestLifetimeFeature, IHttpConnectionFeature, Splice.IDetachableUpgrade
 {
     private static readonly Type[] Own =
     [
         typeof(IHttpRequestFeature), typeof(IHttpResponseFeature), typeof(IHttpResponseBodyFeature), typeof(IHttpUpgradeFeature),
         typeof(IHttpRequestBodyDetectionFeature), typeof(IHttpRequestLifetimeFeature), typeof(IHttpConnectionFeature),
+        typeof(Splice.IDetachableUpgrade),
     ];
 
-    private readonly Socket _socket;
+    private Socket? _socket; // null once a reactor has the connection (_adopted)
     private ReactorSocket? _adopted;
+    private bool _detached;
     private readonly CancellationTokenSource _aborted = new();
     private readonly long _connectionNumber;
-    private IHeaderDictionary _requestHeaders;
-    private IHeaderDictionary _responseHeaders = new HeaderDictionary();
+    private IHeaderDictionary? _requestHeaders;
+    private IHeaderDictionary? _responseHeaders;
     private Dictionary<Type, object?>? _overrides;
     private int _revision;
     private List<(Func<object, Task> Callback, object State)>? _onStarting;
@@ -43,7 +45,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     public UpgradeExchange(Socket socket, UpgradeHead head, long connectionNumber)
     {
         _socket = socket;
-        _socket.Blocking = false; // writes are tried straight away (SocketStream)
+        socket.Blocking = false; // writes are tried straight away (SocketStream)
         Path = head.Path;
         QueryString = head.Query;
         RawTarget = head.Target;
@@ -114,7 +116,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
 
     IHeaderDictionary IHttpRequestFeature.Headers
     {
-        get => _requestHeaders;
+        get => _requestHeaders ??= new HeaderDictionary();
         set => _requestHeaders = value;
     }
 
@@ -157,7 +159,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
             // A callback failed; the connection is closed all the same.
         }
 
-        _socket.Dispose();
+        _socket?.Dispose();
         _adopted?.Shutdown(Libc.ShutRdWr); // the relay's reads and writes end; the front door closes it after them
     }
 
@@ -168,11 +170,11 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
 
     IHeaderDictionary IHttpResponseFeature.Headers
     {
-        get => _responseHeaders;
+        get => ResponseHeaders;
         set => _responseHeaders = value;
     }
 
-    private IHeaderDictionary ResponseHeaders => _responseHeaders;
+    private IHeaderDictionary ResponseHeaders => _responseHeaders ??= new HeaderDictionary();
 
     Stream IHttpResponseFeature.Body
     {
@@ -271,16 +273,17 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         var head = Head(StatusCode, ReasonPhrase, closes: false);
 
         // Both header sets are read and written by now; the WebSocket's life does not need to hold them.
-        (_requestHeaders, _responseHeaders) = (new HeaderDictionary(), new HeaderDictionary());
+        (_requestHeaders, _responseHeaders) = (null, null);
         await SendAsync(head, _aborted.Token).ConfigureAwait(false);
 
         // The front door closes the connection when the WebSocket ends (CloseConnection).
         if (!Reactors.IsAvailable)
         {
-            return new Splice.SocketStream(_socket, ownsSocket: false);
+            return new Splice.SocketStream(Socket, ownsSocket: false);
         }
 
-        _adopted = Reactors.Adopt(_socket);
+        _adopted = Reactors.Adopt(Socket);
+        _socket = null;
         return new ReactorStream(_adopted, ownsSocket: false);
     }
 
@@ -296,13 +299,35 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
 
         try
         {
-            _socket.Shutdown(SocketShutdown.Both);
+            _socket?.Shutdown(SocketShutdown.Both);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
 
-        _socket.Dispose();
+        _socket?.Dispose();
+    }
+
+    /// <summary>True once the relay took over the connection's end (<see cref="Splice.IDetachableUpgrade"/>).</summary>
+    public bool Detached => Volatile.Read(ref _detached);
+
+    /// <summary>What the front door does once a detached WebSocket has ended and its connection is closed (one delegate for all).</summary>
+    public Action<UpgradeExchange>? OnDetachedEnd { private get; init; }
+
+    void Splice.IDetachableUpgrade.Detach()
+    {
+        if (OnDetachedEnd is null || !Upgraded)
+        {
+            throw new InvalidOperationException("Only an upgraded connection of a front door can be detached.");
+        }
+
+        Volatile.Write(ref _detached, true);
+    }
+
+    void Splice.IDetachableUpgrade.End()
+    {
+        CloseConnection();
+        OnDetachedEnd!(this);
     }
 
     private byte[] Head(int status, string? reason, bool closes)
@@ -335,7 +360,9 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     }
 
     private ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
-        Splice.SocketStream.SendAllAsync(_socket, bytes, cancellationToken);
+        Splice.SocketStream.SendAllAsync(Socket, bytes, cancellationToken);
+
+    private Socket Socket => _socket ?? throw new ObjectDisposedException(nameof(UpgradeExchange), "The connection was handed to a reactor.");
 
     /// <summary>
     /// The body of a non-101 answer: written to the socket as it comes, with the head first; chunked when no

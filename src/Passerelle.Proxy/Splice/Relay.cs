@@ -16,51 +16,66 @@ internal static class Relay
     /// <summary>Large enough for a 1 MiB message in a few reads; rented only while bytes are in flight.</summary>
     private const int BufferSize = 64 * 1024;
 
+    /// <summary>
+    /// Relays until both directions are done, then ends the tunnel, closes the backend's side and, for a relay that
+    /// runs on its own (<paramref name="detached"/>), the client's connection.
+    /// </summary>
     /// <remarks>
     /// Not tied to the request's RequestAborted: Kestrel fires it when the client half-closes, which would cut the
     /// backend's answer short. An aborted client connection fails the client's reads instead, which stops the relay.
-    /// When the client's reads can be stopped without an exception (<paramref name="stopClientReads"/>, over the
-    /// transport pipes), they take no token: when the backend ends first, the usual end of a WebSocket (the server
-    /// closes TCP after the close handshake), they end as an end of input instead of costing an exception on every
-    /// closed WebSocket. Otherwise they are cancelled like the backend's.
+    /// When the client's reads can be stopped without an exception (<paramref name="clientReads"/>: the front door's
+    /// socket, or the transport pipes), they take no token: when the backend ends first, the usual end of a WebSocket
+    /// (the server closes TCP after the close handshake), they end as an end of input instead of costing an exception
+    /// on every closed WebSocket. Otherwise they are cancelled like the backend's.
     /// </remarks>
-    public static async Task RunAsync(TunnelStream client, TunnelStream backend, ISocketEnd backendSocket, WebSocketTunnel tunnel, Action? stopClientReads)
+    public static async Task RunAsync(TunnelStream client, TunnelStream backend, ISocketEnd backendSocket, WebSocketTunnel tunnel,
+        IStoppableReads? clientReads, IDetachableUpgrade? detached)
     {
         using var stop = new CancellationTokenSource();
-        Task up, down;
+        try
+        {
+            Task up, down;
 
-        // The request's execution context (logging scopes, the connection's async locals) is of no use to the pumps;
-        // without it, each of their continuations skips restoring it: they run once per message.
-        using (ExecutionContext.SuppressFlow())
-        {
-            // The backend's reads take no token either: a token registered for a WebSocket's whole life costs it two
-            // objects. They are stopped by ending the socket's input (StopReading), which a pending read sees as the end.
-            up = PumpAsync(client, backend, tunnel, stopClientReads is null ? stop.Token : CancellationToken.None, stop.Token);
-            down = PumpAsync(backend, client, tunnel, CancellationToken.None, stop.Token);
-        }
-
-        var first = await Task.WhenAny(up, down).ConfigureAwait(false);
-        if (first == up && up.IsCompletedSuccessfully)
-        {
-            backendSocket.EndOutput();
-        }
-        else
-        {
-            stopClientReads?.Invoke();
-            if (!down.IsCompleted)
+            // The request's execution context (logging scopes, the connection's async locals) is of no use to the pumps;
+            // without it, each of their continuations skips restoring it: they run once per message.
+            using (ExecutionContext.SuppressFlow())
             {
-                backendSocket.StopReading();
+                // The backend's reads take no token either: a token registered for a WebSocket's whole life costs it two
+                // objects. They are stopped by ending the socket's input (StopReading), which a pending read sees as the end.
+                up = PumpAsync(client, backend, tunnel, clientReads is null ? stop.Token : CancellationToken.None, stop.Token);
+                down = PumpAsync(backend, client, tunnel, CancellationToken.None, stop.Token);
             }
 
-            stop.Cancel();
-        }
+            var first = await Task.WhenAny(up, down).ConfigureAwait(false);
+            if (first == up && up.IsCompletedSuccessfully)
+            {
+                backendSocket.EndOutput();
+            }
+            else
+            {
+                clientReads?.StopReading();
+                if (!down.IsCompleted)
+                {
+                    backendSocket.StopReading();
+                }
 
-        await Observe(up).ConfigureAwait(false);
-        await Observe(down).ConfigureAwait(false);
-        if (Reactor.EpollReactor.OnReactorThread)
+                stop.Cancel();
+            }
+
+            await Observe(up).ConfigureAwait(false);
+            await Observe(down).ConfigureAwait(false);
+        }
+        finally
         {
-            // What follows the relay (the request's end, its logs) is not the reactor's work: it serves other sockets.
-            await Task.Yield();
+            if (Reactor.EpollReactor.OnReactorThread)
+            {
+                // What follows the relay (the request's end, its logs) is not the reactor's work: it serves other sockets.
+                await Task.Yield();
+            }
+
+            tunnel.End();
+            await backend.DisposeAsync().ConfigureAwait(false);
+            detached?.End();
         }
     }
 

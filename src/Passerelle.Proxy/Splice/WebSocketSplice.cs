@@ -153,6 +153,8 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
 
         var clientStream = ClientTransport.OpenStream(context, upgraded);
         var client = (TunnelStream)tunnel.AttachClient(clientStream);
+        TunnelStream backendSide;
+        ISocketEnd backendEnd;
         try
         {
             // What the backend sent right after its 101 (a greeting, say) goes first, through the frame tracking.
@@ -161,19 +163,31 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
                 await client.WriteAsync(backend.Buffered, context.RequestAborted).ConfigureAwait(false);
             }
 
-            var backendEnd = OpenBackend(backend.DetachSocket(), (clientStream as ReactorStream)?.Socket);
-            await using var backendSide = (TunnelStream)tunnel.AttachBackend((Stream)backendEnd);
-            await Relay.RunAsync(client, backendSide, backendEnd, tunnel, clientStream is IStoppableReads stoppable ? stoppable.StopReading : null).ConfigureAwait(false);
+            backendEnd = OpenBackend(backend.DetachSocket(), (clientStream as ReactorStream)?.Socket);
+            backendSide = (TunnelStream)tunnel.AttachBackend((Stream)backendEnd);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {
             // The client left before the greeting could be passed on.
-        }
-        finally
-        {
             tunnel.End();
+            return (ForwarderError.None, null);
         }
 
+        var clientReads = clientStream as IStoppableReads;
+        if (context.Features.Get<IDetachableUpgrade>() is { } detachable)
+        {
+            // The front door's connection outlives this request: the relay runs on its own, and neither it nor the
+            // request's execution context keeps the handshake's state alive for the WebSocket's life.
+            detachable.Detach();
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Relay.RunAsync(client, backendSide, backendEnd, tunnel, clientReads, detachable);
+            }
+
+            return (ForwarderError.None, null);
+        }
+
+        await Relay.RunAsync(client, backendSide, backendEnd, tunnel, clientReads, detached: null).ConfigureAwait(false);
         return (ForwarderError.None, null);
     }
 

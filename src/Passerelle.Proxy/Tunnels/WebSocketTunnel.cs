@@ -23,7 +23,7 @@ internal sealed class WebSocketTunnel
     private readonly ILogger _logger;
     private readonly object _lock = new();
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private HttpContext? _context;
+    private IHttpRequestLifetimeFeature? _lifetime; // the request's, to abort it; not the request itself, which the relay may outlive
     private TunnelStream? _client;
     private TunnelStream? _backend;
     private bool _registered;
@@ -33,7 +33,7 @@ internal sealed class WebSocketTunnel
     public WebSocketTunnel(UpgradedConnections registry, HttpContext context, string endpoint, string service, ILogger logger)
     {
         _registry = registry;
-        _context = context;
+        _lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
         Endpoint = endpoint;
         Service = service;
         _logger = logger;
@@ -202,7 +202,7 @@ internal sealed class WebSocketTunnel
         {
             registered = _registered;
             _registered = false;
-            _context = null;
+            _lifetime = null;
         }
 
         if (registered)
@@ -217,7 +217,7 @@ internal sealed class WebSocketTunnel
     {
         lock (_lock)
         {
-            if (_client is null || _backend is null || _registered || _context is null)
+            if (_client is null || _backend is null || _registered || _lifetime is null)
             {
                 return;
             }
@@ -234,7 +234,7 @@ internal sealed class WebSocketTunnel
         // another stream) is never aborted.
         lock (_lock)
         {
-            _context?.Abort();
+            _lifetime?.Abort();
         }
     }
 }
