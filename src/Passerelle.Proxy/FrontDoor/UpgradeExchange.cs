@@ -30,7 +30,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     private Socket? _socket; // null once a reactor has the connection (_adopted)
     private ReactorSocket? _adopted;
     private bool _detached;
-    private readonly CancellationTokenSource _aborted = new();
+    private CancellationTokenSource? _aborted = new(); // the handshake's; let go of once upgraded (the tunnel aborts the socket)
     private readonly long _connectionNumber;
     private IHeaderDictionary? _requestHeaders;
     private IHeaderDictionary? _responseHeaders;
@@ -144,7 +144,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     // the 101): a client that leaves is seen when its answer is written, as a failed write.
     public CancellationToken RequestAborted
     {
-        get => _aborted.Token;
+        get => Volatile.Read(ref _aborted)?.Token ?? CancellationToken.None;
         set { }
     }
 
@@ -152,11 +152,11 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     {
         try
         {
-            _aborted.Cancel();
+            Volatile.Read(ref _aborted)?.Cancel();
         }
-        catch (AggregateException)
+        catch (Exception e) when (e is AggregateException or ObjectDisposedException)
         {
-            // A callback failed; the connection is closed all the same.
+            // A callback failed, or the upgrade let go of the source meanwhile; the connection is closed all the same.
         }
 
         _socket?.Dispose();
@@ -245,7 +245,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         if (_chunked)
         {
             _chunked = false;
-            await SendAsync("0\r\n\r\n"u8.ToArray(), _aborted.Token).ConfigureAwait(false);
+            await SendAsync("0\r\n\r\n"u8.ToArray(), RequestAborted).ConfigureAwait(false);
         }
     }
 
@@ -274,7 +274,10 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
 
         // Both header sets are read and written by now; the WebSocket's life does not need to hold them.
         (_requestHeaders, _responseHeaders) = (null, null);
-        await SendAsync(head, _aborted.Token).ConfigureAwait(false);
+        await SendAsync(head, RequestAborted).ConfigureAwait(false);
+
+        // The handshake is over: its cancellation source (and what registrations left in it) need not live as long as the WebSocket.
+        Interlocked.Exchange(ref _aborted, null)?.Dispose();
 
         // The front door closes the connection when the WebSocket ends (CloseConnection).
         if (!Reactors.IsAvailable)
