@@ -13,13 +13,17 @@ namespace Passerelle.Proxy.Reactor;
 /// </summary>
 internal static class Reactors
 {
-    private static readonly Lazy<State?> Shared = new(Create);
+    private static readonly Lazy<EpollReactor[]?> Threads = new(Start);
+    private static int[]? s_runtimeEpolls;
     private static int s_next;
 
     /// <summary>Turned off with the environment variable <c>PASSERELLE_EPOLL_RELAY=0</c>, or by tests.</summary>
     internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("PASSERELLE_EPOLL_RELAY") != "0";
 
-    public static bool IsAvailable => Enabled && Shared.Value is not null;
+    public static bool IsAvailable => Enabled && RuntimeEpolls is not null;
+
+    /// <summary>The reactors' epoll descriptors (for tests that read what each epoll set watches).</summary>
+    internal static IReadOnlyCollection<int> ReactorDescriptors => Threads.Value?.Select(r => r.Descriptor).ToArray() ?? [];
 
     /// <summary>
     /// Moves <paramref name="socket"/> (connected, non-blocking, with no operation pending) to a reactor and closes
@@ -28,7 +32,8 @@ internal static class Reactors
     /// </summary>
     public static ReactorSocket Adopt(Socket socket, ReactorSocket? near = null)
     {
-        var state = Shared.Value ?? throw new PlatformNotSupportedException("No epoll reactor on this platform.");
+        var runtimeEpolls = RuntimeEpolls ?? throw new PlatformNotSupportedException("No epoll reactor on this platform.");
+        var reactors = Threads.Value!;
         var fd = (int)socket.Handle;
         var copy = Libc.FcntlInt(fd, Libc.DupCloseOnExec, 0);
         if (copy < 0)
@@ -36,25 +41,57 @@ internal static class Reactors
             throw Libc.Failure(Marshal.GetLastPInvokeError());
         }
 
-        foreach (var runtimeEpoll in state.RuntimeEpolls)
+        foreach (var runtimeEpoll in runtimeEpolls)
         {
             Libc.EpollDelete(runtimeEpoll, fd); // ENOENT: never waited on, or not this set
         }
 
         socket.Dispose(); // no operation pending: a plain close(2) of the first descriptor, the connection stays
-        var reactor = near?.Reactor ?? state.Reactors[(int)((uint)Interlocked.Increment(ref s_next) % (uint)state.Reactors.Length)];
-        try
+        var reactor = near?.Reactor ?? reactors[(int)((uint)Interlocked.Increment(ref s_next) % (uint)reactors.Length)];
+        return reactor.Adopt(copy); // on failure it has closed the copy
+    }
+
+    /// <summary>
+    /// Every epoll set of the process that is not a reactor's: the runtime's socket engines (one or more), created
+    /// together the first time the process waits on a socket. Null until then (or where there is no epoll): looked for
+    /// again on the next call, and kept once found.
+    /// </summary>
+    private static int[]? RuntimeEpolls
+    {
+        get
         {
-            return reactor.Adopt(copy);
-        }
-        catch
-        {
-            Libc.Close(copy);
-            throw;
+            if (Volatile.Read(ref s_runtimeEpolls) is { } found)
+            {
+                return found;
+            }
+
+            if (Threads.Value is not { } reactors)
+            {
+                return null;
+            }
+
+            var own = reactors.Select(r => r.Descriptor).ToHashSet();
+            var runtime = new List<int>();
+            foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+            {
+                if (int.TryParse(Path.GetFileName(entry), out var fd) && !own.Contains(fd) &&
+                    new FileInfo(entry).LinkTarget == "anon_inode:[eventpoll]")
+                {
+                    runtime.Add(fd);
+                }
+            }
+
+            if (runtime.Count == 0)
+            {
+                return null;
+            }
+
+            Interlocked.CompareExchange(ref s_runtimeEpolls, [.. runtime], null);
+            return s_runtimeEpolls;
         }
     }
 
-    private static State? Create()
+    private static EpollReactor[]? Start()
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -67,21 +104,6 @@ internal static class Reactors
             reactors[i] = EpollReactor.Start($"passerelle-epoll-{i}");
         }
 
-        // Every epoll set of the process that is not a reactor's: the runtime's socket engines (one or more). They exist
-        // by now: sockets were waited on before any WebSocket was upgraded.
-        var own = reactors.Select(r => r.Descriptor).ToHashSet();
-        var runtime = new List<int>();
-        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
-        {
-            if (int.TryParse(Path.GetFileName(entry), out var fd) && !own.Contains(fd) &&
-                new FileInfo(entry).LinkTarget == "anon_inode:[eventpoll]")
-            {
-                runtime.Add(fd);
-            }
-        }
-
-        return runtime.Count == 0 ? null : new State(reactors, [.. runtime]);
+        return reactors;
     }
-
-    private sealed record State(EpollReactor[] Reactors, int[] RuntimeEpolls);
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using Passerelle.Proxy.Reactor;
 
@@ -305,15 +304,7 @@ public sealed partial class ReactorSocketTests
         return watching;
     }
 
-    /// <summary>The epoll descriptors of all reactors, from <see cref="Reactors"/>' private state.</summary>
-    private static HashSet<int> AllReactorDescriptors()
-    {
-        var shared = typeof(Reactors).GetField("Shared", BindingFlags.NonPublic | BindingFlags.Static)?.GetValue(null)
-            ?? throw new InvalidOperationException("Reactors.Shared not found");
-        var state = shared.GetType().GetProperty("Value")!.GetValue(shared) ?? throw new InvalidOperationException("no reactors");
-        var reactors = (EpollReactor[])state.GetType().GetProperty("Reactors")!.GetValue(state)!;
-        return reactors.Select(reactor => reactor.Descriptor).ToHashSet();
-    }
+    private static HashSet<int> AllReactorDescriptors() => [.. Reactors.ReactorDescriptors];
 
     private static Socket Listen()
     {
