@@ -68,7 +68,6 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
         };
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_GCgen0size"] = "100000"; // as the container image runs it (deploy/gateway/Dockerfile)
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);
         var log = new StreamWriter(logPath, append: false) { AutoFlush = true };

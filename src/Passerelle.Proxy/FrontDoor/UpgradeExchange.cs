@@ -18,13 +18,14 @@ namespace Passerelle.Proxy.FrontDoor;
 /// <c>Connection: close</c>, as the front door closes the connection after it.
 /// </summary>
 internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature, IHttpResponseFeature, IHttpResponseBodyFeature,
-    IHttpUpgradeFeature, IHttpRequestBodyDetectionFeature, IHttpRequestLifetimeFeature, IHttpConnectionFeature, Splice.IDetachableUpgrade
+    IHttpUpgradeFeature, IHttpRequestBodyDetectionFeature, IHttpRequestLifetimeFeature, IHttpConnectionFeature, Splice.IDetachableUpgrade,
+    IReactorAffinity
 {
     private static readonly Type[] Own =
     [
         typeof(IHttpRequestFeature), typeof(IHttpResponseFeature), typeof(IHttpResponseBodyFeature), typeof(IHttpUpgradeFeature),
         typeof(IHttpRequestBodyDetectionFeature), typeof(IHttpRequestLifetimeFeature), typeof(IHttpConnectionFeature),
-        typeof(Splice.IDetachableUpgrade),
+        typeof(Splice.IDetachableUpgrade), typeof(IReactorAffinity),
     ];
 
     private Socket? _socket; // null once a reactor has the connection (_adopted)
@@ -55,6 +56,9 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         (LocalIpAddress, LocalPort, RemoteIpAddress, RemotePort) = (local.Address, local.Port, remote.Address, remote.Port);
     }
+
+    /// <summary>The reactor that will serve the WebSocket, picked now so that the backend is connected on it too.</summary>
+    public EpollReactor? Reactor { get; } = Reactors.IsAvailable ? Reactors.Pick() : null;
 
     /// <summary>True once the client has its <c>101</c>: the socket now carries the WebSocket.</summary>
     public bool Upgraded { get; private set; }
@@ -285,7 +289,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
             return new Splice.SocketStream(Socket, ownsSocket: false);
         }
 
-        _adopted = Reactors.Adopt(Socket);
+        _adopted = Reactors.Adopt(Socket, Reactor);
         _socket = null;
         return new ReactorStream(_adopted, ownsSocket: false);
     }

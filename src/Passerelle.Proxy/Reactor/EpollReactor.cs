@@ -45,10 +45,13 @@ internal sealed unsafe class EpollReactor
         return new EpollReactor(epoll, name);
     }
 
-    /// <summary>Serves <paramref name="fd"/>, a connected non-blocking socket that is this reactor's from now on.</summary>
-    public ReactorSocket Adopt(int fd)
+    /// <summary>
+    /// Serves <paramref name="fd"/>, a non-blocking socket that is this reactor's from now on: connected, or
+    /// <paramref name="connecting"/> (its connect in progress). On failure the descriptor is closed.
+    /// </summary>
+    public ReactorSocket Adopt(int fd, bool connecting = false)
     {
-        var socket = new ReactorSocket(this, fd);
+        var socket = new ReactorSocket(this, fd, connecting);
         lock (_slotsLock)
         {
             var index = _free.Count > 0 ? _free.Pop() : _used++;

@@ -24,6 +24,13 @@ internal static unsafe partial class Libc
     public const int EIntr = 4;
     public const int EAgain = 11;
     public const int ENoEnt = 2;
+    public const int EInProgress = 115;
+    public const int SockStream = 1;
+    public const int SockNonBlocking = 0x800;
+    public const int SolSocket = 1;
+    public const int SoError = 4;
+    public const int IpProtoTcp = 6;
+    public const int TcpNoDelay = 1;
 
     /// <summary>struct epoll_event is packed on x86-64 (12 bytes) and naturally aligned elsewhere (16 bytes).</summary>
     public static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
@@ -54,6 +61,18 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, byte* buffer, nuint length);
 
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, byte* address, int length);
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSockOpt(int fd, int level, int name, int* value, int length);
+
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSockOpt(int fd, int level, int name, int* value, int* length);
+
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);
 
@@ -79,17 +98,23 @@ internal static unsafe partial class Libc
     /// <summary>The failure of the last call as the exception a socket operation throws for it.</summary>
     public static IOException Failure(int errno)
     {
-        var error = errno switch
-        {
-            104 => SocketError.ConnectionReset,
-            32 => SocketError.Shutdown, // EPIPE: the peer or this side ended the direction
-            107 => SocketError.NotConnected,
-            110 => SocketError.TimedOut,
-            103 => SocketError.ConnectionAborted,
-            9 => SocketError.OperationAborted, // EBADF: closed under the call
-            _ => SocketError.SocketError,
-        };
-        var inner = new SocketException((int)error);
+        var inner = SocketFailure(errno);
         return new IOException(inner.Message, inner);
     }
+
+    /// <summary>An errno as the <see cref="SocketException"/> .NET's sockets report it with.</summary>
+    public static SocketException SocketFailure(int errno) => new((int)(errno switch
+    {
+        104 => SocketError.ConnectionReset,
+        32 => SocketError.Shutdown, // EPIPE: the peer or this side ended the direction
+        107 => SocketError.NotConnected,
+        110 => SocketError.TimedOut,
+        103 => SocketError.ConnectionAborted,
+        111 => SocketError.ConnectionRefused,
+        113 => SocketError.HostUnreachable,
+        101 => SocketError.NetworkUnreachable,
+        99 => SocketError.AddressNotAvailable,
+        9 => SocketError.OperationAborted, // EBADF: closed under the call
+        _ => SocketError.SocketError,
+    }));
 }

@@ -19,10 +19,14 @@ internal sealed class ReactorSocket : IDisposable
     private int _users; // calls in progress, plus ClosedFlag once disposed
     private int _fdClosed;
 
-    internal ReactorSocket(EpollReactor reactor, int fd)
+    internal ReactorSocket(EpollReactor reactor, int fd, bool connecting)
     {
         _reactor = reactor;
         _fd = fd;
+        if (connecting)
+        {
+            _write = new Readiness(); // the connect's completion is the first write edge: nothing may drop it
+        }
     }
 
     internal EpollReactor Reactor => _reactor;
@@ -130,6 +134,43 @@ internal sealed class ReactorSocket : IDisposable
     {
         await wait.ConfigureAwait(false);
         await SendAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits for the connect started on the descriptor (non-blocking, "in progress") to end, and throws its failure as
+    /// a <see cref="System.Net.Sockets.SocketException"/>.
+    /// </summary>
+    internal async ValueTask CompleteConnectAsync(CancellationToken cancellationToken)
+    {
+        // The socket was registered while connecting, when it reports nothing: its first write edge (EPOLLOUT once
+        // established, EPOLLERR/EPOLLHUP once refused) is the connect's end, and SO_ERROR says which.
+        if (_write!.TryWait(cancellationToken, out var wait))
+        {
+            await wait.ConfigureAwait(false);
+        }
+
+        if (PendingError() is var error and not 0)
+        {
+            throw Libc.SocketFailure(error);
+        }
+    }
+
+    private unsafe int PendingError()
+    {
+        if (!Enter())
+        {
+            throw new ObjectDisposedException(nameof(ReactorSocket));
+        }
+
+        try
+        {
+            int error = 0, length = sizeof(int);
+            return Libc.GetSockOpt(_fd, Libc.SolSocket, Libc.SoError, &error, &length) == 0 ? error : System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>shutdown(2): <see cref="Libc.ShutRd"/> ends a waiting or later read as an end of input; <see cref="Libc.ShutWr"/> sends FIN.</summary>

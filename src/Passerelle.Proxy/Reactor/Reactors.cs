@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -25,15 +26,66 @@ internal static class Reactors
     /// <summary>The reactors' epoll descriptors (for tests that read what each epoll set watches).</summary>
     internal static IReadOnlyCollection<int> ReactorDescriptors => Threads.Value?.Select(r => r.Descriptor).ToArray() ?? [];
 
+    /// <summary>A reactor for a new connection, in turn; both sides of a WebSocket go to the same one.</summary>
+    public static EpollReactor Pick()
+    {
+        var reactors = Threads.Value ?? throw new PlatformNotSupportedException("No epoll reactor on this platform.");
+        return reactors[(int)((uint)Interlocked.Increment(ref s_next) % (uint)reactors.Length)];
+    }
+
     /// <summary>
-    /// Moves <paramref name="socket"/> (connected, non-blocking, with no operation pending) to a reactor and closes
-    /// the .NET socket; <paramref name="near"/>, if given, picks the same reactor, so that both sides of a WebSocket
-    /// are served by one thread.
+    /// Connects to <paramref name="endpoint"/> from a new socket of <paramref name="reactor"/> (or of the next one):
+    /// no .NET socket at all, so nothing to hand over once the WebSocket is upgraded. Fails as .NET's connect does
+    /// (<see cref="SocketException"/>, <see cref="OperationCanceledException"/>).
     /// </summary>
-    public static ReactorSocket Adopt(Socket socket, ReactorSocket? near = null)
+    public static async ValueTask<ReactorSocket> ConnectAsync(IPEndPoint endpoint, EpollReactor? reactor, CancellationToken cancellationToken)
+    {
+        reactor ??= Pick();
+        var socket = reactor.Adopt(Open(endpoint), connecting: true);
+        try
+        {
+            await socket.CompleteConnectAsync(cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A non-blocking TCP socket (no Nagle delay: handshakes and frames go out at once) with its connect started.</summary>
+    private static unsafe int Open(IPEndPoint endpoint)
+    {
+        var address = endpoint.Serialize(); // the platform's sockaddr
+        var fd = Libc.Socket((int)address.Family, Libc.SockStream | Libc.SockNonBlocking | Libc.CloseOnExec, 0);
+        if (fd < 0)
+        {
+            throw Libc.SocketFailure(Marshal.GetLastPInvokeError());
+        }
+
+        var one = 1;
+        Libc.SetSockOpt(fd, Libc.IpProtoTcp, Libc.TcpNoDelay, &one, sizeof(int));
+        fixed (byte* bytes = address.Buffer.Span)
+        {
+            if (Libc.Connect(fd, bytes, address.Size) == 0 || Marshal.GetLastPInvokeError() == Libc.EInProgress)
+            {
+                return fd;
+            }
+        }
+
+        var error = Marshal.GetLastPInvokeError();
+        Libc.Close(fd);
+        throw Libc.SocketFailure(error);
+    }
+
+    /// <summary>
+    /// Moves <paramref name="socket"/> (connected, non-blocking, with no operation pending) to <paramref name="reactor"/>
+    /// (or the next one) and closes the .NET socket.
+    /// </summary>
+    public static ReactorSocket Adopt(Socket socket, EpollReactor? reactor = null)
     {
         var runtimeEpolls = RuntimeEpolls ?? throw new PlatformNotSupportedException("No epoll reactor on this platform.");
-        var reactors = Threads.Value!;
         var fd = (int)socket.Handle;
         var copy = Libc.FcntlInt(fd, Libc.DupCloseOnExec, 0);
         if (copy < 0)
@@ -47,8 +99,7 @@ internal static class Reactors
         }
 
         socket.Dispose(); // no operation pending: a plain close(2) of the first descriptor, the connection stays
-        var reactor = near?.Reactor ?? reactors[(int)((uint)Interlocked.Increment(ref s_next) % (uint)reactors.Length)];
-        return reactor.Adopt(copy); // on failure it has closed the copy
+        return (reactor ?? Pick()).Adopt(copy); // on failure it has closed the copy
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Passerelle.Proxy.Reactor;
 
 namespace Passerelle.Proxy.Splice;
 
@@ -9,36 +10,49 @@ namespace Passerelle.Proxy.Splice;
 /// A connection of the direct WebSocket path to one backend endpoint, up to the end of the handshake: connect,
 /// send the request head, read the response head, and, for an answer other than 101, read its body as HTTP/1.1
 /// frames it. The bytes read past the head (a frame the backend sends right after its 101) are kept for the tunnel.
-/// The socket then belongs to the tunnel (<see cref="DetachSocket"/>); the handshake buffer goes back to the pool.
+/// The connection then belongs to the tunnel (<see cref="Detach"/>); the handshake buffer goes back to the pool. Where
+/// the epoll reactors run, the socket is a reactor's from the start (no .NET socket to hand over after the 101).
 /// </summary>
 internal sealed class BackendConnection : IDisposable
 {
     /// <summary>A response head larger than this is refused, as Kestrel refuses request heads over 32 KiB.</summary>
     internal const int MaxHeadBytes = 32 * 1024;
 
-    private Socket? _socket;
+    private Stream? _connection; // a SocketStream or a ReactorStream: an ISocketEnd either way
     private byte[]? _buffer;
     private int _start;
     private int _end;
 
-    private BackendConnection(Socket socket)
+    private BackendConnection(Stream connection)
     {
-        _socket = socket;
+        _connection = connection;
         _buffer = ArrayPool<byte>.Shared.Rent(4096);
     }
 
     /// <summary>
-    /// Connects to <paramref name="endpoint"/>. The caller's <paramref name="deadline"/> bounds the attempt; when it
-    /// fires while <paramref name="aborted"/> has not, the attempt timed out (<see cref="SocketError.TimedOut"/>).
+    /// Connects to <paramref name="endpoint"/>, on <paramref name="reactor"/> (the client's) where reactors run. The
+    /// caller's <paramref name="deadline"/> bounds the attempt; when it fires while <paramref name="aborted"/> has not,
+    /// the attempt timed out (<see cref="SocketError.TimedOut"/>).
     /// </summary>
-    public static async Task<BackendConnection> ConnectAsync(IPEndPoint endpoint, CancellationToken deadline, CancellationToken aborted)
+    public static async Task<BackendConnection> ConnectAsync(IPEndPoint endpoint, EpollReactor? reactor, CancellationToken deadline, CancellationToken aborted)
     {
+        if (Reactors.IsAvailable)
+        {
+            try
+            {
+                return new BackendConnection(new ReactorStream(await Reactors.ConnectAsync(endpoint, reactor, deadline).ConfigureAwait(false), ownsSocket: true));
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                throw new SocketException((int)SocketError.TimedOut);
+            }
+        }
+
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             await socket.ConnectAsync(endpoint, deadline).ConfigureAwait(false);
-            socket.Blocking = false; // sends are tried straight away (SocketStream)
-            return new BackendConnection(socket);
+            return new BackendConnection(new SocketStream(socket, ownsSocket: true)); // sends are tried straight away
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
@@ -52,13 +66,13 @@ internal sealed class BackendConnection : IDisposable
         }
     }
 
-    private Socket Socket => _socket ?? throw new ObjectDisposedException(nameof(BackendConnection));
+    private Stream Connection => _connection ?? throw new ObjectDisposedException(nameof(BackendConnection));
 
     /// <summary>Bytes read past the response head, not yet consumed.</summary>
     public ReadOnlyMemory<byte> Buffered => _buffer.AsMemory(_start, _end - _start);
 
     public ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
-        SocketStream.SendAllAsync(Socket, bytes, cancellationToken);
+        Connection.WriteAsync(bytes, cancellationToken);
 
     /// <summary>
     /// Reads the response head. Interim responses other than 101 (100 Continue, 103 Early Hints) are skipped.
@@ -154,19 +168,19 @@ internal sealed class BackendConnection : IDisposable
         return length;
     }
 
-    /// <summary>Gives the socket to the caller, who disposes it; the handshake buffer is released.</summary>
-    public Socket DetachSocket()
+    /// <summary>Gives the connection to the caller, who disposes it; the handshake buffer is released.</summary>
+    public ISocketEnd Detach()
     {
-        var socket = Socket;
-        _socket = null;
+        var connection = Connection;
+        _connection = null;
         Dispose();
-        return socket;
+        return (ISocketEnd)connection;
     }
 
     public void Dispose()
     {
-        _socket?.Dispose();
-        _socket = null;
+        _connection?.Dispose();
+        _connection = null;
         if (_buffer is { } buffer)
         {
             _buffer = null;
@@ -259,7 +273,7 @@ internal sealed class BackendConnection : IDisposable
             _buffer = buffer = larger;
         }
 
-        var read = await Socket.ReceiveAsync(buffer.AsMemory(_end), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        var read = await Connection.ReadAsync(buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
         _end += read;
         return read;
     }

@@ -65,7 +65,8 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
         BackendConnection backend;
         try
         {
-            backend = await BackendConnection.ConnectAsync(destination.SocketAddress!, deadline.Token, context.RequestAborted).ConfigureAwait(false);
+            backend = await BackendConnection.ConnectAsync(destination.SocketAddress!, context.Features.Get<IReactorAffinity>()?.Reactor,
+                deadline.Token, context.RequestAborted).ConfigureAwait(false);
         }
         catch (SocketException e)
         {
@@ -163,7 +164,7 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
                 await client.WriteAsync(backend.Buffered, context.RequestAborted).ConfigureAwait(false);
             }
 
-            backendEnd = OpenBackend(backend.DetachSocket(), (clientStream as ReactorStream)?.Socket);
+            backendEnd = backend.Detach();
             backendSide = (TunnelStream)tunnel.AttachBackend((Stream)backendEnd);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
@@ -189,25 +190,6 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
 
         await Relay.RunAsync(client, backendSide, backendEnd, tunnel, clientReads, detached: null).ConfigureAwait(false);
         return (ForwarderError.None, null);
-    }
-
-    /// <summary>The backend's socket for the relay: on the client's reactor when there is one (one thread for both sides), else on any.</summary>
-    private static ISocketEnd OpenBackend(Socket socket, ReactorSocket? client)
-    {
-        if (!Reactors.IsAvailable)
-        {
-            return new SocketStream(socket, ownsSocket: true);
-        }
-
-        try
-        {
-            return new ReactorStream(Reactors.Adopt(socket, client), ownsSocket: true);
-        }
-        catch (IOException)
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 
     private static void CopyFields(ResponseHead head, IHeaderDictionary headers, bool skipLength)

@@ -179,7 +179,7 @@ public sealed partial class ReactorSocketTests
         firstLocal.Blocking = false;
         secondLocal.Blocking = false;
         using var first = Reactors.Adopt(firstLocal);
-        using var second = Reactors.Adopt(secondLocal, near: first);
+        using var second = Reactors.Adopt(secondLocal, first.Reactor);
         Assert.Same(first.Reactor, second.Reactor);
 
         var firstWait = first.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).AsTask();
@@ -305,6 +305,41 @@ public sealed partial class ReactorSocketTests
     }
 
     private static HashSet<int> AllReactorDescriptors() => [.. Reactors.ReactorDescriptors];
+
+    [Fact]
+    public async Task AConnectFromAReactorReachesTheListenerAndCarriesBytesBothWays()
+    {
+        Assert.True(Reactors.IsAvailable);
+        using var listener = Listen();
+        var accepting = listener.AcceptAsync();
+        using var connected = await Reactors.ConnectAsync((IPEndPoint)listener.LocalEndPoint!, reactor: null, CancellationToken.None)
+            .AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        using var peer = await accepting.WaitAsync(TimeSpan.FromSeconds(5));
+
+        await connected.SendAsync("ping"u8.ToArray(), CancellationToken.None);
+        var buffer = new byte[16];
+        Assert.Equal(4, await peer.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal("ping"u8.ToArray(), buffer[..4]);
+
+        await peer.SendAsync("pong"u8.ToArray());
+        Assert.Equal(4, await connected.ReceiveAsync(buffer, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal("pong"u8.ToArray(), buffer[..4]);
+    }
+
+    [Fact]
+    public async Task AConnectToAPortNobodyListensOnFailsAsRefused()
+    {
+        Assert.True(Reactors.IsAvailable);
+        IPEndPoint closed;
+        using (var listener = Listen())
+        {
+            closed = (IPEndPoint)listener.LocalEndPoint!;
+        }
+
+        var failure = await Assert.ThrowsAsync<SocketException>(() =>
+            Reactors.ConnectAsync(closed, reactor: null, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(SocketError.ConnectionRefused, failure.SocketErrorCode);
+    }
 
     private static Socket Listen()
     {
