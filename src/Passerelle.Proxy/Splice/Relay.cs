@@ -67,9 +67,10 @@ internal static class Relay
         }
         finally
         {
-            if (Reactor.EpollReactor.OnReactorThread)
+            if (detached is null && Reactor.EpollReactor.OnReactorThread)
             {
-                // What follows the relay (the request's end, its logs) is not the reactor's work: it serves other sockets.
+                // What follows the relay here is the request's end in Kestrel, not the reactor's work: it serves other
+                // sockets. A detached relay's end (unregister, two closes) is as short as a message's relay.
                 await Task.Yield();
             }
 
