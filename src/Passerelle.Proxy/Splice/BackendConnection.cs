@@ -18,12 +18,12 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>A response head larger than this is refused, as Kestrel refuses request heads over 32 KiB.</summary>
     internal const int MaxHeadBytes = 32 * 1024;
 
-    private Stream? _connection; // a SocketStream or a ReactorStream: an ISocketEnd either way
+    private SocketEndStream? _connection; // over a reactor's socket, or .NET's
     private byte[]? _buffer;
     private int _start;
     private int _end;
 
-    private BackendConnection(Stream connection)
+    private BackendConnection(SocketEndStream connection)
     {
         _connection = connection;
         _buffer = ArrayPool<byte>.Shared.Rent(4096);
@@ -66,7 +66,7 @@ internal sealed class BackendConnection : IDisposable
         }
     }
 
-    private Stream Connection => _connection ?? throw new ObjectDisposedException(nameof(BackendConnection));
+    private SocketEndStream Connection => _connection ?? throw new ObjectDisposedException(nameof(BackendConnection));
 
     /// <summary>Bytes read past the response head, not yet consumed.</summary>
     public ReadOnlyMemory<byte> Buffered => _buffer.AsMemory(_start, _end - _start);
@@ -169,12 +169,12 @@ internal sealed class BackendConnection : IDisposable
     }
 
     /// <summary>Gives the connection to the caller, who disposes it; the handshake buffer is released.</summary>
-    public ISocketEnd Detach()
+    public SocketEndStream Detach()
     {
         var connection = Connection;
         _connection = null;
         Dispose();
-        return (ISocketEnd)connection;
+        return connection;
     }
 
     public void Dispose()

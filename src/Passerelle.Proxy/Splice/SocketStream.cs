@@ -9,7 +9,7 @@ namespace Passerelle.Proxy.Splice;
 /// says "would block". Sends that never wait also never create the socket's cached send state, which an idle
 /// WebSocket would otherwise hold for its whole life.
 /// </summary>
-internal sealed class SocketStream : Stream, ISocketEnd
+internal sealed class SocketStream : SocketEndStream
 {
     private readonly bool _ownsSocket;
 
@@ -22,25 +22,11 @@ internal sealed class SocketStream : Stream, ISocketEnd
 
     private Socket Socket { get; }
 
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
     /// <summary>Ends a pending or later read as an end of input (no exception): the other side has ended the WebSocket.</summary>
-    public void StopReading() => StopReading(Socket);
+    public override void StopReading() => StopReading(Socket);
 
     /// <summary>Sends FIN: the peer reads the end of its input, and may still answer.</summary>
-    public void EndOutput()
+    public override void EndOutput()
     {
         try
         {
@@ -137,26 +123,6 @@ internal sealed class SocketStream : Stream, ISocketEnd
         var inner = new SocketException((int)error);
         return new IOException(inner.Message, inner);
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

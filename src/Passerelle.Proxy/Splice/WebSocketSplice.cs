@@ -155,7 +155,7 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
         var clientStream = ClientTransport.OpenStream(context, upgraded);
         var client = (TunnelStream)tunnel.AttachClient(clientStream);
         TunnelStream backendSide;
-        ISocketEnd backendEnd;
+        SocketEndStream backendEnd;
         try
         {
             // What the backend sent right after its 101 (a greeting, say) goes first, through the frame tracking.
@@ -165,7 +165,7 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
             }
 
             backendEnd = backend.Detach();
-            backendSide = (TunnelStream)tunnel.AttachBackend((Stream)backendEnd);
+            backendSide = (TunnelStream)tunnel.AttachBackend(backendEnd);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {
