@@ -61,11 +61,13 @@ public sealed class FrontDoorLimitsTests
                 return await socket.ReceiveTextAsync() == "hello from pod-0" && await socket.EchoAsync("after") == "after";
             }, "a WebSocket to cross the gateway again", TimeSpan.FromSeconds(30));
 
-            // It never ran out: no failed accept, nothing failed for want of descriptors, one warning for the stretch.
+            // It never ran out: no failed accept, nothing failed for want of descriptors, one warning per stretch at the
+            // limit, not one per connection. The clients that left while waiting in the backlog are accepted and closed
+            // after the first stretch and may fill the port once more, briefly: at most a second stretch.
             Assert.False(gateway.HasExited);
             Assert.Equal(0, Regex.Count(gateway.Output, @"\[1204\]"));
             Assert.DoesNotContain("Too many open files", gateway.Output, StringComparison.Ordinal);
-            Assert.Equal(1, Regex.Count(gateway.Output, @"\[1206\]"));
+            Assert.InRange(Regex.Count(gateway.Output, @"\[1206\]"), 1, 2);
         }
         finally
         {
