@@ -25,6 +25,7 @@ internal static unsafe partial class Libc
     public const int EAgain = 11;
     public const int ENoEnt = 2;
     public const int EInProgress = 115;
+    public const int EConnAborted = 103;
     public const int SockStream = 1;
     public const int SockNonBlocking = 0x800;
     public const int SolSocket = 1;
@@ -63,6 +64,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept(int fd, byte* address, int* length, int flags);
 
     [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
     public static partial int Connect(int fd, byte* address, int length);
@@ -114,6 +118,7 @@ internal static unsafe partial class Libc
         113 => SocketError.HostUnreachable,
         101 => SocketError.NetworkUnreachable,
         99 => SocketError.AddressNotAvailable,
+        24 or 23 => SocketError.TooManyOpenSockets, // EMFILE, ENFILE
         9 => SocketError.OperationAborted, // EBADF: closed under the call
         _ => SocketError.SocketError,
     }));

@@ -137,6 +137,57 @@ internal sealed class ReactorSocket : IDisposable
     }
 
     /// <summary>
+    /// On a listening socket: the next connection's descriptor (non-blocking), waiting for the reactor's edge when none is queued. Fails as .NET's accept does (<see cref="System.Net.Sockets.SocketException"/>).
+    /// </summary>
+    public async ValueTask<int> AcceptAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            _read.Clear();
+            var fd = TryAccept(out var errno);
+            if (fd >= 0)
+            {
+                _read.Set(); // more may be queued: the next accept tries before it waits
+                return fd;
+            }
+
+            if (errno is Libc.EIntr or Libc.EConnAborted)
+            {
+                continue;
+            }
+
+            if (errno != Libc.EAgain)
+            {
+                throw Libc.SocketFailure(errno);
+            }
+
+            if (_read.TryWait(cancellationToken, out var wait))
+            {
+                await wait.ConfigureAwait(false);
+            }
+        }
+    }
+
+    private unsafe int TryAccept(out int errno)
+    {
+        if (!Enter())
+        {
+            throw new ObjectDisposedException(nameof(ReactorSocket));
+        }
+
+        try
+        {
+            var fd = Libc.Accept(_fd, null, null, Libc.CloseOnExec | Libc.SockNonBlocking);
+            errno = fd < 0 ? System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : 0;
+            return fd;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
     /// Waits for the connect started on the descriptor (non-blocking, "in progress") to end, and throws its failure as
     /// a <see cref="System.Net.Sockets.SocketException"/>.
     /// </summary>

@@ -80,12 +80,13 @@ internal static class Reactors
     }
 
     /// <summary>
-    /// Moves <paramref name="socket"/> (connected, non-blocking, with no operation pending) to <paramref name="reactor"/>
+    /// Moves <paramref name="socket"/> (connected or listening, with no operation pending) to <paramref name="reactor"/>
     /// (or the next one) and closes the .NET socket.
     /// </summary>
     public static ReactorSocket Adopt(Socket socket, EpollReactor? reactor = null)
     {
         var runtimeEpolls = RuntimeEpolls ?? throw new PlatformNotSupportedException("No epoll reactor on this platform.");
+        socket.Blocking = false; // O_NONBLOCK belongs to the open file, which the copy shares: a reactor's calls never block
         var fd = (int)socket.Handle;
         var copy = Libc.FcntlInt(fd, Libc.DupCloseOnExec, 0);
         if (copy < 0)

@@ -341,6 +341,27 @@ public sealed partial class ReactorSocketTests
         Assert.Equal(SocketError.ConnectionRefused, failure.SocketErrorCode);
     }
 
+    [Fact]
+    public async Task AListeningSocketOnAReactorWaitsForAClientAndAcceptsItWithoutBlockingItsThread()
+    {
+        Assert.True(Reactors.IsAvailable);
+        var listening = Listen(); // blocking, as .NET creates it: the hand-over must make it non-blocking
+        var endpoint = (IPEndPoint)listening.LocalEndPoint!;
+        using var listener = Reactors.Adopt(listening);
+
+        var accepting = listener.AcceptAsync(CancellationToken.None).AsTask();
+        Assert.False(accepting.IsCompleted); // nobody connected yet: it waits for the edge instead of blocking
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(endpoint);
+        using var accepted = new Socket(new SafeSocketHandle(await accepting.WaitAsync(TimeSpan.FromSeconds(5)), ownsHandle: true));
+        Assert.Equal(client.LocalEndPoint, accepted.RemoteEndPoint);
+
+        await client.SendAsync("hi"u8.ToArray());
+        var buffer = new byte[8];
+        Assert.Equal(2, await accepted.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
     private static Socket Listen()
     {
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
