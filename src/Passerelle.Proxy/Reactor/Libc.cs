@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace Passerelle.Proxy.Reactor;
 
-/// <summary>The few Linux calls the reactor makes itself: epoll, an eventfd, and plain socket reads and writes on descriptors.</summary>
+/// <summary>The few Linux calls the reactors make themselves: epoll, and plain socket calls on descriptors.</summary>
 internal static unsafe partial class Libc
 {
     public const int EpollCtlAdd = 1;
@@ -14,8 +14,7 @@ internal static unsafe partial class Libc
     public const uint EpollHup = 0x010;
     public const uint EpollRdHup = 0x2000;
     public const uint EpollEt = 1u << 31;
-    public const int CloseOnExec = 0x80000; // EPOLL_CLOEXEC, EFD_CLOEXEC
-    public const int EventFdNonBlocking = 0x800;
+    public const int CloseOnExec = 0x80000; // EPOLL_CLOEXEC, SOCK_CLOEXEC
     public const int DupCloseOnExec = 1030; // F_DUPFD_CLOEXEC
     public const int MsgNoSignal = 0x4000;
     public const int ShutRd = 0;
@@ -23,7 +22,6 @@ internal static unsafe partial class Libc
     public const int ShutRdWr = 2;
     public const int EIntr = 4;
     public const int EAgain = 11;
-    public const int ENoEnt = 2;
     public const int EInProgress = 115;
     public const int EConnAborted = 103;
     public const int SockStream = 1;
@@ -47,20 +45,11 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
     public static partial int EpollWait(int epfd, byte* events, int maxEvents, int timeout);
 
-    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
-    public static partial int EventFd(uint initial, int flags);
-
     [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
     public static partial nint Recv(int fd, byte* buffer, nuint length, int flags);
 
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(int fd, byte* buffer, nuint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    public static partial nint Read(int fd, byte* buffer, nuint length);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static partial nint Write(int fd, byte* buffer, nuint length);
 
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
