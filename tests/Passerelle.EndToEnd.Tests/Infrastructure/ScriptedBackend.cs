@@ -53,8 +53,9 @@ internal sealed class ScriptedBackend : IAsyncDisposable
                 }));
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException || (e is InvalidOperationException && _stop.IsCancellationRequested))
         {
+            // Stopped; a loop that was busy with the last connection meets the stopped listener instead of the token.
         }
 
         await Task.WhenAll(running);
