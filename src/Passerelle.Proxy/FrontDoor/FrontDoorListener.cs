@@ -52,7 +52,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         _listenSocket = listenSocket;
         _kestrel = kestrel;
         _handler = handler;
-        _endDetached = EndDetached;
+        _endDetached = _ => Ended(); // a WebSocket whose relay ran on its own has ended, its connection closed
         _firstBytesTimeout = firstBytesTimeout;
         _drainTimeout = drainTimeout;
         _logger = logger;
@@ -316,9 +316,6 @@ internal sealed partial class FrontDoorListener : IConnectionListener
             }
         }
     }
-
-    /// <summary>A WebSocket whose relay ran on its own has ended, its connection closed.</summary>
-    private void EndDetached(UpgradeExchange exchange) => Ended();
 
     private void Ended()
     {

@@ -28,7 +28,7 @@ internal static class Relay
     /// (the server closes TCP after the close handshake), they end as an end of input instead of costing an exception
     /// on every closed WebSocket. Otherwise they are cancelled like the backend's.
     /// </remarks>
-    public static async Task RunAsync(TunnelStream client, TunnelStream backend, ISocketEnd backendSocket, WebSocketTunnel tunnel,
+    public static async Task RunAsync(TunnelStream client, TunnelStream backend, SocketEndStream backendSocket, WebSocketTunnel tunnel,
         IStoppableReads? clientReads, IDetachableUpgrade? detached)
     {
         using var stop = new CancellationTokenSource();

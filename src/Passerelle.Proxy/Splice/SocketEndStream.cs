@@ -6,7 +6,7 @@ namespace Passerelle.Proxy.Splice;
 /// <see cref="Reactor.ReactorStream"/>); everything else a stream has is defined here once, from them. Writes go
 /// straight to the kernel: there is nothing to flush.
 /// </summary>
-internal abstract class SocketEndStream : Stream, ISocketEnd
+internal abstract class SocketEndStream : Stream, IStoppableReads
 {
     public override bool CanRead => true;
 
@@ -22,8 +22,10 @@ internal abstract class SocketEndStream : Stream, ISocketEnd
         set => throw new NotSupportedException();
     }
 
+    /// <summary>Ends a pending or later read as an end of input (no exception): the other side has ended the WebSocket.</summary>
     public abstract void StopReading();
 
+    /// <summary>Sends FIN, the half-close a client's FIN is passed on as: the peer reads the end and may still answer.</summary>
     public abstract void EndOutput();
 
     public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);

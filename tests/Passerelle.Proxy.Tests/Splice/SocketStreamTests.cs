@@ -128,7 +128,7 @@ public sealed class SocketStreamTests
 
         var waiting = stream.ReadAsync(Memory<byte>.Empty).AsTask();
         Assert.False(waiting.IsCompleted);
-        ((ISocketEnd)stream).StopReading();
+        ((IStoppableReads)stream).StopReading();
 
         Assert.Equal(0, await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Equal(0, await stream.ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
