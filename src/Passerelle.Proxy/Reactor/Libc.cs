@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace Passerelle.Proxy.Reactor;
 
-/// <summary>The few Linux calls the reactors make themselves: epoll, and plain socket calls on descriptors.</summary>
+/// <summary>The few Linux calls the reactors make themselves: epoll, plain socket calls on descriptors, and splice through pipes.</summary>
 internal static unsafe partial class Libc
 {
     public const int EpollCtlAdd = 1;
@@ -17,6 +17,7 @@ internal static unsafe partial class Libc
     public const int CloseOnExec = 0x80000; // EPOLL_CLOEXEC, SOCK_CLOEXEC
     public const int DupCloseOnExec = 1030; // F_DUPFD_CLOEXEC
     public const int MsgNoSignal = 0x4000;
+    public const int MsgPeek = 2;
     public const int ShutRd = 0;
     public const int ShutWr = 1;
     public const int ShutRdWr = 2;
@@ -30,6 +31,9 @@ internal static unsafe partial class Libc
     public const int SoError = 4;
     public const int IpProtoTcp = 6;
     public const int TcpNoDelay = 1;
+    public const int SetPipeSize = 1031; // F_SETPIPE_SZ
+    public const uint SpliceMove = 1;
+    public const uint SpliceNonBlocking = 2;
 
     /// <summary>struct epoll_event is packed on x86-64 (12 bytes) and naturally aligned elsewhere (16 bytes).</summary>
     public static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
@@ -65,6 +69,13 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     public static partial int GetSockOpt(int fd, int level, int name, int* value, int* length);
+
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    public static partial int Pipe(int* fds, int flags);
+
+    /// <summary>splice(2) between a socket and a pipe, from and to the current position (no offsets).</summary>
+    [LibraryImport("libc", EntryPoint = "splice", SetLastError = true)]
+    public static partial nint Splice(int fdIn, long* offsetIn, int fdOut, long* offsetOut, nuint length, uint flags);
 
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);

@@ -12,11 +12,14 @@ internal sealed class ReactorSocket : IDisposable
 {
     private const int ClosedFlag = 1 << 30;
 
+    private static readonly byte[] PeekTarget = new byte[1]; // what a peek copies is not used: shared
+
     private readonly EpollReactor _reactor;
     private readonly int _fd;
     private readonly Readiness _read = new();
     private Readiness? _write;
     private int _users; // calls in progress, plus ClosedFlag once disposed
+    private bool _readUnconfirmed; // set by a splice; read and written by the one reader
     private int _fdClosed;
 
     internal ReactorSocket(EpollReactor reactor, int fd, bool connecting)
@@ -48,13 +51,37 @@ internal sealed class ReactorSocket : IDisposable
             {
                 if (_read.IsReady)
                 {
-                    return ValueTask.FromResult(0);
+                    if (!_readUnconfirmed)
+                    {
+                        return ValueTask.FromResult(0);
+                    }
+
+                    // Ready only because a splice could not tell whether it took the last bytes: one peek says.
+                    _readUnconfirmed = false;
+                    _read.Clear();
+                    var peeked = TryReceive(PeekTarget, Libc.MsgPeek, out var peekErrno);
+                    if (peeked >= 0)
+                    {
+                        _read.Set();
+                        return ValueTask.FromResult(0);
+                    }
+
+                    if (peekErrno == Libc.EIntr)
+                    {
+                        continue;
+                    }
+
+                    if (peekErrno != Libc.EAgain)
+                    {
+                        return ValueTask.FromException<int>(Libc.Failure(peekErrno));
+                    }
                 }
             }
             else
             {
+                _readUnconfirmed = false;
                 _read.Clear();
-                var read = TryReceive(buffer.Span, out var errno);
+                var read = TryReceive(buffer.Span, 0, out var errno);
                 if (read >= 0)
                 {
                     if (read == buffer.Length || read == 0)
@@ -134,6 +161,113 @@ internal sealed class ReactorSocket : IDisposable
     {
         await wait.ConfigureAwait(false);
         await SendAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves up to <paramref name="count"/> bytes of the input into <paramref name="pipe"/> without copying them into
+    /// the process: the bytes moved, 0 at the end of the input. Waits for bytes as <see cref="ReceiveAsync"/> does.
+    /// </summary>
+    public ValueTask<int> ReceiveIntoAsync(SplicePipe pipe, int count, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            _read.Clear();
+            var moved = TrySplice(_fd, pipe.WriteFd, count, out var errno);
+            if (moved >= 0)
+            {
+                // Whether bytes are left cannot be told from the count (the pipe may run out of slots first, or the
+                // next frame may be queued behind the payload asked for): ready, to be confirmed before a wait for data.
+                _readUnconfirmed = true;
+                _read.Set();
+                pipe.Buffered += moved;
+                return ValueTask.FromResult(moved);
+            }
+
+            if (errno == Libc.EIntr)
+            {
+                continue;
+            }
+
+            if (errno != Libc.EAgain)
+            {
+                return ValueTask.FromException<int>(Libc.Failure(errno));
+            }
+
+            if (_read.TryWait(cancellationToken, out var wait))
+            {
+                return ReceiveIntoAfterAsync(wait, pipe, count, cancellationToken);
+            }
+        }
+    }
+
+    private async ValueTask<int> ReceiveIntoAfterAsync(ValueTask<int> wait, SplicePipe pipe, int count, CancellationToken cancellationToken)
+    {
+        await wait.ConfigureAwait(false);
+        return await ReceiveIntoAsync(pipe, count, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends everything <paramref name="pipe"/> holds, as <see cref="SendAsync"/> sends a buffer.</summary>
+    public ValueTask SendFromAsync(SplicePipe pipe, CancellationToken cancellationToken)
+    {
+        while (pipe.Buffered > 0)
+        {
+            var write = _write;
+            write?.Clear();
+            var moved = TrySplice(pipe.ReadFd, _fd, pipe.Buffered, out var errno);
+            if (moved >= 0)
+            {
+                pipe.Buffered -= moved;
+                continue;
+            }
+
+            if (errno == Libc.EIntr)
+            {
+                continue;
+            }
+
+            if (errno != Libc.EAgain)
+            {
+                return ValueTask.FromException(Libc.Failure(errno));
+            }
+
+            if (write is null)
+            {
+                _ = WriteReadiness; // as in SendAsync: the waiter exists from now on, and the send is tried once more
+                continue;
+            }
+
+            if (write.TryWait(cancellationToken, out var wait))
+            {
+                return SendFromAfterAsync(wait, pipe, cancellationToken);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask SendFromAfterAsync(ValueTask<int> wait, SplicePipe pipe, CancellationToken cancellationToken)
+    {
+        await wait.ConfigureAwait(false);
+        await SendFromAsync(pipe, cancellationToken).ConfigureAwait(false);
+    }
+
+    private unsafe int TrySplice(int from, int to, int count, out int errno)
+    {
+        if (!Enter())
+        {
+            throw new ObjectDisposedException(nameof(ReactorSocket));
+        }
+
+        try
+        {
+            var moved = Libc.Splice(from, null, to, null, (nuint)count, Libc.SpliceMove | Libc.SpliceNonBlocking);
+            errno = moved < 0 ? System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : 0;
+            return (int)moved;
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>
@@ -300,7 +434,7 @@ internal sealed class ReactorSocket : IDisposable
         _write?.SignalFinal();
     }
 
-    private unsafe int TryReceive(Span<byte> buffer, out int errno)
+    private unsafe int TryReceive(Span<byte> buffer, int flags, out int errno)
     {
         if (!Enter())
         {
@@ -311,7 +445,7 @@ internal sealed class ReactorSocket : IDisposable
         {
             fixed (byte* bytes = buffer)
             {
-                var read = Libc.Recv(_fd, bytes, (nuint)buffer.Length, 0);
+                var read = Libc.Recv(_fd, bytes, (nuint)buffer.Length, flags);
                 errno = read < 0 ? System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : 0;
                 return (int)read;
             }

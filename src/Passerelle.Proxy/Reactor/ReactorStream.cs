@@ -9,6 +9,9 @@ namespace Passerelle.Proxy.Reactor;
 /// </summary>
 internal sealed class ReactorStream(ReactorSocket socket, bool ownsSocket) : SocketEndStream
 {
+    /// <summary>The socket, for the relay's splice of large messages (<see cref="Tunnels.TunnelStream.SpliceFromAsync"/>).</summary>
+    public ReactorSocket Socket => socket;
+
     public override void StopReading() => socket.Shutdown(Reactor.Libc.ShutRd);
 
     public override void EndOutput() => socket.Shutdown(Reactor.Libc.ShutWr);

@@ -90,6 +90,7 @@ internal static class Relay
         {
             await from.WaitForDataAsync(readToken).ConfigureAwait(false);
             var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            var splice = false;
             try
             {
                 int read;
@@ -103,12 +104,19 @@ internal static class Relay
 
                     tunnel.Touch();
                     await to.WriteAsync(buffer.AsMemory(0, read), writeToken).ConfigureAwait(false);
+                    splice = to.SplicesFrom(from);
                 }
-                while (read == buffer.Length); // more may be waiting: read on before going back to waiting without a buffer
+                while (read == buffer.Length && !splice); // more may be waiting: read on before going back to waiting without a buffer
             }
             finally
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (splice)
+            {
+                // The rest of a large message goes through a kernel pipe, not this buffer (given back meanwhile).
+                await to.SpliceFromAsync(from, tunnel, readToken, writeToken).ConfigureAwait(false);
             }
         }
     }

@@ -38,6 +38,16 @@ internal struct FrameBoundaryTracker
     public void Advance(ReadOnlySpan<byte> bytes) => Consume(bytes, stopAtBoundary: false);
 
     /// <summary>
+    /// Follows <paramref name="count"/> payload bytes of the current frame passed on without being looked at (spliced);
+    /// no more than <see cref="PayloadRemaining"/>.
+    /// </summary>
+    public void SkipPayload(ulong count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _payloadRemaining);
+        _payloadRemaining -= count;
+    }
+
+    /// <summary>
     /// Follows <paramref name="bytes"/> up to the end of the frame in progress, and no further. Returns how many
     /// bytes that was: 0 when already at a boundary, all of them when the frame does not end within them.
     /// </summary>

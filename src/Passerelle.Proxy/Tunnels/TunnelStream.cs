@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
+using Passerelle.Proxy.Reactor;
 
 namespace Passerelle.Proxy.Tunnels;
 
@@ -16,6 +17,9 @@ internal sealed class TunnelStream : Stream
     private const int Open = 0;
     private const int ClosePending = 1;
     private const int Closed = 2;
+
+    /// <summary>Below this, the rest of a frame is copied: a splice costs two system calls and a pipe's pages.</summary>
+    private const int SpliceThreshold = 16 * 1024;
 
     private readonly Stream _inner;
 
@@ -178,6 +182,83 @@ internal sealed class TunnelStream : Stream
             return written.Task.IsCompletedSuccessfully && written.Task.Result;
         }
     }
+
+    /// <summary>
+    /// True when the rest of the frame being written through this side is long enough to be worth passing on from
+    /// <paramref name="from"/> by splice (<see cref="SpliceFromAsync"/>): both sides are reactor sockets and this side
+    /// is not closed. Called by the one copy loop that writes through this side, between its writes.
+    /// </summary>
+    public bool SplicesFrom(TunnelStream from) =>
+        _frames.PayloadRemaining >= SpliceThreshold && _state != Closed && _inner is ReactorStream && from._inner is ReactorStream &&
+        SplicePipe.Enabled;
+
+    /// <summary>
+    /// Passes the rest of the current frame's payload from <paramref name="from"/> to this side through a kernel pipe,
+    /// without copying it into the gateway; the frame tracker counts it as a write would, and a Close asked for
+    /// meanwhile goes out right after the frame's last byte. Returns at the frame's end, at the end of
+    /// <paramref name="from"/>'s input (the copy loop's next read reports it), or at once when no pipe can be had
+    /// (the copy loop copies instead). Never takes a byte of the next frame: only the payload's length is asked for.
+    /// </summary>
+    public async Task SpliceFromAsync(TunnelStream from, WebSocketTunnel tunnel, CancellationToken readToken, CancellationToken writeToken)
+    {
+        if (SplicePipe.Rent() is not { } pipe)
+        {
+            return;
+        }
+
+        var source = ((ReactorStream)from._inner).Socket;
+        var target = ((ReactorStream)_inner).Socket;
+        try
+        {
+            while (_frames.PayloadRemaining > 0 && _state != Closed)
+            {
+                int moved;
+                try
+                {
+                    moved = await source.ReceiveIntoAsync(pipe, (int)Math.Min(_frames.PayloadRemaining, (ulong)pipe.Size), readToken)
+                        .ConfigureAwait(false);
+                }
+                catch
+                {
+                    from.NoteInputEnded();
+                    throw;
+                }
+
+                if (moved == 0)
+                {
+                    return;
+                }
+
+                tunnel.Touch();
+                await _writeLock.WaitAsync(writeToken).ConfigureAwait(false);
+                try
+                {
+                    if (_state == Closed)
+                    {
+                        return; // disposed meanwhile (a Close goes out only between frames): the pipe is closed with what it holds
+                    }
+
+                    await target.SendFromAsync(pipe, writeToken).ConfigureAwait(false);
+                    _frames.SkipPayload((ulong)moved);
+                    SplicePipe.Count(moved);
+                    if (_state == ClosePending && _frames.AtBoundary)
+                    {
+                        await WriteCloseLockedAsync(writeToken).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+            }
+        }
+        finally
+        {
+            pipe.Return();
+        }
+    }
+
+    private void NoteInputEnded() => _inputEnded.Set();
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)

@@ -108,10 +108,18 @@ internal sealed class ExternalProcess : IAsyncDisposable
         Eventually.TrueAsync(() => Output.Contains(text, StringComparison.Ordinal) || HasExited && Output.Contains(text, StringComparison.Ordinal),
             $"\"{text}\" in the output of {_process.StartInfo.FileName}", timeout);
 
-    public Task WaitForExitAsync(TimeSpan timeout)
+    /// <summary>Waits for the process to exit; a <see cref="TimeoutException"/> with its output if it has not within <paramref name="timeout"/>.</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
-        return _process.WaitForExitAsync(cts.Token);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{_process.StartInfo.FileName} did not exit within {timeout.TotalSeconds} s; output so far:\n{Output}");
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -210,5 +210,45 @@ public sealed class RelaySpliceTests
         Assert.Empty(await ReceiveToEndAsync(relay.ClientPeer));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnIdleRelayHoldsNoCopyBufferAfterALargeMessage(bool splice)
+    {
+        var enabled = SplicePipe.Enabled;
+        SplicePipe.Enabled = splice;
+        try
+        {
+            using var rented = new RentedCopyBuffers();
+            await using var relay = await SplicedRelay.StartAsync();
+            var message = Encode(Binary, RandomBytes(4 * MiB + 100), masked: true);
+            var atBackend = ReceiveExactlyAsync(relay.BackendPeer, message.Length);
+            await relay.ClientPeer.SendAsync(message.AsMemory()).AsTask().WaitAsync(Deadline);
+            Assert.Equal(message, await atBackend);
+
+            // Back to waiting for the next message without a buffer, as before the first one.
+            await Eventually(() => rented.Outstanding == 0, "the relay to give back its copy buffer once the message has passed");
+
+            // And the next message is not stuck behind that wait.
+            var next = Encode(Text, "next"u8, masked: true);
+            await relay.ClientPeer.SendAsync(next.AsMemory()).AsTask().WaitAsync(Deadline);
+            Assert.Equal(next, await ReceiveExactlyAsync(relay.BackendPeer, next.Length));
+        }
+        finally
+        {
+            SplicePipe.Enabled = enabled;
+        }
+    }
+
+    private static async Task Eventually(Func<bool> condition, string what)
+    {
+        var until = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < until, $"timed out waiting for {what}");
+            await Task.Delay(10);
+        }
+    }
+
     private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
 }
