@@ -63,12 +63,12 @@ public sealed class FrontDoorLimitsTests
 
             // It never ran out: no failed accept, nothing failed for want of descriptors, one warning per stretch at the
             // limit, not one per connection (the clients that waited number 25 or more). The clients that left while
-            // waiting in the backlog are accepted and closed after the first stretch and may fill the port again, briefly:
-            // a few stretches (3 seen under load).
+            // waiting in the backlog are accepted and closed after the first stretch; the port may be full again briefly
+            // while the held connections' ends are still being read (a stretch ends only once a tenth of it is free).
             Assert.False(gateway.HasExited);
             Assert.Equal(0, Regex.Count(gateway.Output, @"\[1204\]"));
             Assert.DoesNotContain("Too many open files", gateway.Output, StringComparison.Ordinal);
-            Assert.InRange(Regex.Count(gateway.Output, @"\[1206\]"), 1, 5);
+            Assert.InRange(Regex.Count(gateway.Output, @"\[1206\]"), 1, 3);
         }
         finally
         {
