@@ -28,7 +28,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         typeof(Splice.IDetachableUpgrade), typeof(IReactorAffinity),
     ];
 
-    private Socket? _socket; // null once a reactor has the connection (_adopted)
+    private Socket? _socket; // null once a reactor has the connection (_adopted), or from the start
     private ReactorSocket? _adopted;
     private bool _detached;
     private CancellationTokenSource? _aborted = new(); // the handshake's; let go of once upgraded (the tunnel aborts the socket)
@@ -52,13 +52,27 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         RawTarget = head.Target;
         _requestHeaders = head.Headers;
         _connectionNumber = connectionNumber;
+        Reactor = Reactors.IsAvailable ? Reactors.Pick() : null;
         var local = (IPEndPoint)socket.LocalEndPoint!;
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         (LocalIpAddress, LocalPort, RemoteIpAddress, RemotePort) = (local.Address, local.Port, remote.Address, remote.Port);
     }
 
-    /// <summary>The reactor that will serve the WebSocket, picked now so that the backend is connected on it too.</summary>
-    public EpollReactor? Reactor { get; } = Reactors.IsAvailable ? Reactors.Pick() : null;
+    /// <summary>A connection that is a reactor's from the start (accepted on a reactor): no .NET socket at all.</summary>
+    public UpgradeExchange(ReactorSocket socket, IPEndPoint local, IPEndPoint remote, UpgradeHead head, long connectionNumber)
+    {
+        _adopted = socket;
+        Reactor = socket.Reactor;
+        Path = head.Path;
+        QueryString = head.Query;
+        RawTarget = head.Target;
+        _requestHeaders = head.Headers;
+        _connectionNumber = connectionNumber;
+        (LocalIpAddress, LocalPort, RemoteIpAddress, RemotePort) = (local.Address, local.Port, remote.Address, remote.Port);
+    }
+
+    /// <summary>The reactor that will serve the WebSocket, known now so that the backend is connected on it too.</summary>
+    public EpollReactor? Reactor { get; }
 
     /// <summary>True once the client has its <c>101</c>: the socket now carries the WebSocket.</summary>
     public bool Upgraded { get; private set; }
@@ -284,6 +298,11 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         Interlocked.Exchange(ref _aborted, null)?.Dispose();
 
         // The front door closes the connection when the WebSocket ends (CloseConnection).
+        if (_adopted is { } already)
+        {
+            return new ReactorStream(already, ownsSocket: false);
+        }
+
         if (!Reactors.IsAvailable)
         {
             return new Splice.SocketStream(Socket, ownsSocket: false);
@@ -366,8 +385,9 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         return Splice.HeadBuilder.ToLatin1(head.Append("\r\n"));
     }
 
-    private ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
-        Splice.SocketStream.SendAllAsync(Socket, bytes, cancellationToken);
+    private ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) => _adopted is { } adopted
+        ? adopted.SendAsync(bytes, cancellationToken)
+        : Splice.SocketStream.SendAllAsync(Socket, bytes, cancellationToken);
 
     private Socket Socket => _socket ?? throw new ObjectDisposedException(nameof(UpgradeExchange), "The connection was handed to a reactor.");
 
