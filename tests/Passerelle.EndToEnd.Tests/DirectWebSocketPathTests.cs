@@ -1,7 +1,9 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using Passerelle.EndToEnd.Tests.Infrastructure;
 
 namespace Passerelle.EndToEnd.Tests;
@@ -66,6 +68,100 @@ public sealed class DirectWebSocketPathTests
         await stream.WriteAsync(RawHttp.ClientTextFrame("ping"));
         Assert.Equal(RawHttp.ClientTextFrame("ping"), await fromClient.Task.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(RawHttp.ServerTextFrame("pong"), await RawHttp.ReadExactlyAsync(stream, RawHttp.ServerTextFrame("pong").Length));
+    }
+
+    [Fact]
+    public async Task OnAnIPv6ListenAddressTheBackendGetsTheClientsIPv6AddressAndPortAndTheBytesFlowBothWays()
+    {
+        // The gateway run with --listen-address ::1, a client on [::1]: the front door reads both ends of the connection
+        // from the kernel's AF_INET6 socket addresses.
+        var seenHead = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fromClient = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = ScriptedBackend.Start(async c =>
+        {
+            seenHead.TrySetResult(c.Head);
+            await c.WriteAsync([.. Encoding.Latin1.GetBytes(Accept), .. RawHttp.ServerTextFrame("greeting")]);
+            fromClient.TrySetResult(await c.ReadExactlyAsync(RawHttp.ClientTextFrame("ping").Length));
+            await c.WriteAsync(RawHttp.ServerTextFrame("pong"));
+            await c.ReadsEndAsync();
+        });
+        await using var gateway = await StartGatewayAsync(backend, listenAddress: IPAddress.IPv6Loopback);
+
+        using var client = await ConnectAsync(gateway, IPAddress.IPv6Loopback);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.Latin1.GetBytes(
+            "GET /chat/ws?room=1 HTTP/1.1\r\nHost: ws.contoso.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            "Sec-WebSocket-Key: 123\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-For: 10.1.2.3\r\n\r\n"));
+
+        var head = await seenHead.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var local = (IPEndPoint)client.Client.LocalEndPoint!;
+        Assert.Equal(IPAddress.IPv6Loopback, local.Address);
+        Assert.StartsWith("GET /chat/ws?room=1 HTTP/1.1\r\n", head);
+        Assert.Equal($"10.1.2.3, [::1]:{local.Port}", RawHttp.Field(head, "X-Forwarded-For"));
+        Assert.Equal(gateway.Port.ToString(), RawHttp.Field(head, "X-Forwarded-Port"));
+        Assert.Equal("http", RawHttp.Field(head, "X-Forwarded-Proto"));
+        Assert.Equal("ws.contoso.com", RawHttp.Field(head, "X-Original-Host"));
+
+        var response = await RawHttp.ReadHeadAsync(stream);
+        Assert.StartsWith("HTTP/1.1 101 ", response);
+        Assert.Equal("pod-raw", RawHttp.Field(response, "X-Backend"));
+        Assert.Equal(RawHttp.ServerTextFrame("greeting"), await RawHttp.ReadExactlyAsync(stream, RawHttp.ServerTextFrame("greeting").Length));
+
+        await stream.WriteAsync(RawHttp.ClientTextFrame("ping"));
+        Assert.Equal(RawHttp.ClientTextFrame("ping"), await fromClient.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(RawHttp.ServerTextFrame("pong"), await RawHttp.ReadExactlyAsync(stream, RawHttp.ServerTextFrame("pong").Length));
+
+        // Served by the front door, not handed to Kestrel.
+        Assert.DoesNotContain(gateway.Logs.Entries, e => e.Event.Id == 1203 && e.Message.Contains($":{local.Port} ", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The forwarded headers of a handshake the front door serves (one write) name the client as Kestrel's path names it
+    /// (the same head in two writes, which the front door leaves to Kestrel), on an IPv6 port and on a dual-stack one,
+    /// where an IPv4 client's address arrives IPv4-mapped and is forwarded as plain IPv4.
+    /// </summary>
+    [Theory]
+    [InlineData("::1", "::1", "[::1]")]
+    [InlineData("::", "127.0.0.1", "127.0.0.1")]
+    [InlineData("::", "::1", "[::1]")]
+    public async Task TheForwardedClientOnAnIPv6PortIsNamedAsKestrelNamesIt(string listenAddress, string clientAddress, string forwardedAddress)
+    {
+        var heads = Channel.CreateUnbounded<string>();
+        await using var backend = ScriptedBackend.Start(async c =>
+        {
+            heads.Writer.TryWrite(c.Head);
+            await c.WriteAsync(Accept);
+            await c.ReadsEndAsync();
+        });
+        await using var gateway = await StartGatewayAsync(backend, listenAddress: IPAddress.Parse(listenAddress));
+        const string requestLine = "GET /ws HTTP/1.1\r\n";
+        const string handshake = requestLine + "Host: ws.contoso.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: 123\r\n" +
+            "Sec-WebSocket-Version: 13\r\nX-Forwarded-For: 10.1.2.3\r\n\r\n";
+
+        (string Head, int ClientPort) kestrel;
+        using (var split = await ConnectAsync(gateway, IPAddress.Parse(clientAddress)))
+        {
+            var port = ((IPEndPoint)split.Client.LocalEndPoint!).Port;
+            await split.GetStream().WriteAsync(Encoding.Latin1.GetBytes(requestLine));
+            await Eventually.TrueAsync(
+                () => gateway.Logs.Entries.Any(e => e.Event.Id == 1203 && e.Message.Contains($":{port} ", StringComparison.Ordinal) && e.Message.Contains("not complete", StringComparison.Ordinal)),
+                $"the front door to hand the connection from port {port} to Kestrel");
+            await split.GetStream().WriteAsync(Encoding.Latin1.GetBytes(handshake[requestLine.Length..]));
+            Assert.StartsWith("HTTP/1.1 101 ", await RawHttp.ReadHeadAsync(split.GetStream()));
+            kestrel = (await heads.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)), port);
+        }
+
+        using var whole = await ConnectAsync(gateway, IPAddress.Parse(clientAddress));
+        var wholePort = ((IPEndPoint)whole.Client.LocalEndPoint!).Port;
+        await whole.GetStream().WriteAsync(Encoding.Latin1.GetBytes(handshake));
+        Assert.StartsWith("HTTP/1.1 101 ", await RawHttp.ReadHeadAsync(whole.GetStream()));
+        var frontDoor = await heads.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain(gateway.Logs.Entries, e => e.Event.Id == 1203 && e.Message.Contains($":{wholePort} ", StringComparison.Ordinal));
+
+        Assert.Equal($"10.1.2.3, {forwardedAddress}:{kestrel.ClientPort}", RawHttp.Field(kestrel.Head, "X-Forwarded-For"));
+        Assert.Equal($"10.1.2.3, {forwardedAddress}:{wholePort}", RawHttp.Field(frontDoor, "X-Forwarded-For"));
+        Assert.Equal(gateway.Port.ToString(), RawHttp.Field(kestrel.Head, "X-Forwarded-Port"));
+        Assert.Equal(gateway.Port.ToString(), RawHttp.Field(frontDoor, "X-Forwarded-Port"));
     }
 
     [Theory]
@@ -230,16 +326,18 @@ public sealed class DirectWebSocketPathTests
         Assert.True(message.AsSpan().SequenceEqual(echo.ToArray()), "the echo differs from the message");
     }
 
-    private static Task<GatewayUnderTest> StartGatewayAsync(ScriptedBackend backend, IReadOnlyDictionary<string, string>? annotations = null) =>
+    /// <param name="listenAddress">The traffic port's address (--listen-address); 127.0.0.1 when not given.</param>
+    private static Task<GatewayUnderTest> StartGatewayAsync(ScriptedBackend backend, IReadOnlyDictionary<string, string>? annotations = null,
+        IPAddress? listenAddress = null) =>
         GatewayUnderTest.StartAsync(new Dictionary<string, string>
         {
             ["app.yaml"] = Manifests.Service("raw", [backend.EndPoint]) + "---\n" + Manifests.Ingress("raw", "", "raw", annotations: annotations),
-        });
+        }, listenAddress is null ? null : options => options.ListenAddress = listenAddress);
 
-    private static async Task<TcpClient> ConnectAsync(GatewayUnderTest gateway)
+    private static async Task<TcpClient> ConnectAsync(GatewayUnderTest gateway, IPAddress? address = null)
     {
         var client = new TcpClient();
-        await client.ConnectAsync(System.Net.IPAddress.Loopback, gateway.Port);
+        await client.ConnectAsync(address ?? IPAddress.Loopback, gateway.Port);
         return client;
     }
 }
