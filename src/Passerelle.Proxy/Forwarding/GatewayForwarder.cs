@@ -48,7 +48,7 @@ internal sealed partial class GatewayForwarder
         }
 
         var pool = route.Pool;
-        var service = pool.Model.Service.ToString();
+        var service = pool.ServiceName;
         var isUpgrade = context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
             || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true;
         var isWebSocket = isUpgrade && WebSocketTunnel.IsWebSocketRequest(context);

@@ -120,10 +120,10 @@ internal sealed partial class FrontDoorListener
         }
     }
 
-    /// <summary>The connection's local or remote address, from the kernel's sockaddr (IPv4, or IPv6 on a dual-stack port).</summary>
-    private static unsafe IPEndPoint EndPointOf(int fd, bool peer)
+    /// <summary>The connection's local or remote address and port, read from the kernel's sockaddr (IPv4, or IPv6 on a dual-stack port).</summary>
+    private static unsafe (IPAddress Address, int Port) EndPointOf(int fd, bool peer)
     {
-        const int Capacity = 128; // sockaddr_storage
+        const int Capacity = 28; // sockaddr_in6
         var raw = stackalloc byte[Capacity];
         var length = Capacity;
         if ((peer ? Libc.GetPeerName(fd, raw, &length) : Libc.GetSockName(fd, raw, &length)) != 0)
@@ -131,10 +131,9 @@ internal sealed partial class FrontDoorListener
             throw Libc.SocketFailure(Marshal.GetLastPInvokeError());
         }
 
-        var family = *(ushort*)raw == 10 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork; // AF_INET6 : AF_INET
-        var address = new SocketAddress(family, length);
-        new ReadOnlySpan<byte>(raw, length).CopyTo(address.Buffer.Span);
-        var prototype = family == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
-        return (IPEndPoint)prototype.Create(address);
+        var port = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(raw + 2, 2));
+        return *(ushort*)raw == 10 // AF_INET6: port, flow info, 16 address bytes, scope id
+            ? (new IPAddress(new ReadOnlySpan<byte>(raw + 8, 16), *(uint*)(raw + 24)), port)
+            : (new IPAddress(*(uint*)(raw + 4)), port); // AF_INET: the address as it is in memory, network order
     }
 }

@@ -59,7 +59,8 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     }
 
     /// <summary>A connection that is a reactor's from the start (accepted on a reactor): no .NET socket at all.</summary>
-    public UpgradeExchange(ReactorSocket socket, IPEndPoint local, IPEndPoint remote, UpgradeHead head, long connectionNumber)
+    public UpgradeExchange(ReactorSocket socket, (IPAddress Address, int Port) local, (IPAddress Address, int Port) remote, UpgradeHead head,
+        long connectionNumber)
     {
         _adopted = socket;
         Reactor = socket.Reactor;
@@ -192,7 +193,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         set => _responseHeaders = value;
     }
 
-    private IHeaderDictionary ResponseHeaders => _responseHeaders ??= new HeaderDictionary();
+    private IHeaderDictionary ResponseHeaders => _responseHeaders ??= new HeaderDictionary(8);
 
     Stream IHttpResponseFeature.Body
     {
@@ -369,20 +370,35 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
             }
         }
 
-        foreach (var (name, values) in ResponseHeaders)
+        if (ResponseHeaders is HeaderDictionary own)
         {
-            foreach (var value in values)
+            foreach (var (name, values) in own) // its struct enumerator: the interface's is boxed, once per answer
             {
-                if (value is null || value.AsSpan().IndexOfAny('\r', '\n') >= 0 || name.AsSpan().IndexOfAny("\r\n: ") >= 0)
-                {
-                    throw new InvalidOperationException($"Response field {name} cannot be written on one line.");
-                }
-
-                head.Append(name).Append(": ").Append(value).Append("\r\n");
+                AppendField(head, name, values);
+            }
+        }
+        else
+        {
+            foreach (var (name, values) in ResponseHeaders)
+            {
+                AppendField(head, name, values);
             }
         }
 
         return Splice.HeadBuilder.ToLatin1(head.Append("\r\n"));
+    }
+
+    private static void AppendField(StringBuilder head, string name, Microsoft.Extensions.Primitives.StringValues values)
+    {
+        foreach (var value in values)
+        {
+            if (value is null || value.AsSpan().IndexOfAny('\r', '\n') >= 0 || name.AsSpan().IndexOfAny("\r\n: ") >= 0)
+            {
+                throw new InvalidOperationException($"Response field {name} cannot be written on one line.");
+            }
+
+            head.Append(name).Append(": ").Append(value).Append("\r\n");
+        }
     }
 
     private ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) => _adopted is { } adopted

@@ -70,7 +70,7 @@ internal sealed class UpgradeHead
             return null;
         }
 
-        var headers = new HeaderDictionary();
+        var headers = new HeaderDictionary(Math.Min(head.Count("\r\n"u8) - 1, MaxFields)); // an entry per field line at most: no resizing
         var fields = 0;
         head = head[(lineEnd + 2)..];
         while (!head.IsEmpty)

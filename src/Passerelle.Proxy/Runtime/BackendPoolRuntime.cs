@@ -11,6 +11,7 @@ namespace Passerelle.Proxy.Runtime;
 internal sealed class BackendPoolRuntime
 {
     private int _next = -1;
+    private string? _serviceName;
 
     public BackendPoolRuntime(BackendPool model, HealthMonitor health, BackendPoolRuntime? previous)
     {
@@ -23,6 +24,9 @@ internal sealed class BackendPoolRuntime
     }
 
     public BackendPool Model { get; }
+
+    /// <summary>The pool's Service as logs and the tunnel registry name it, written once per configuration, not per request.</summary>
+    public string ServiceName => _serviceName ??= Model.Service.ToString();
 
     public Destination[] Destinations { get; }
 

@@ -28,16 +28,19 @@ internal static class HandshakeRequest
         var head = HeadBuilder.Acquire();
         head.Append(request.Method).Append(' ').Append(BackendRequestTransformer.BackendTarget(rule, request)).Append(" HTTP/1.1\r\n");
         Field(head, "Host", BackendRequestTransformer.BackendHost(rule, request));
-        foreach (var (name, values) in request.Headers)
+        if (request.Headers is HeaderDictionary parsed)
         {
-            if (Dropped.Contains(name) || named?.Contains(name) == true)
+            // The front door's: its struct enumerator, where the interface's would be boxed for every handshake.
+            foreach (var (name, values) in parsed)
             {
-                continue;
+                Forward(head, name, values, named);
             }
-
-            foreach (var value in values)
+        }
+        else
+        {
+            foreach (var (name, values) in request.Headers)
             {
-                Field(head, name, value);
+                Forward(head, name, values, named);
             }
         }
 
@@ -52,6 +55,19 @@ internal static class HandshakeRequest
 
         // Kestrel or the front door accepted these values, so they hold no CR, LF or NUL.
         return HeadBuilder.ToLatin1(head);
+    }
+
+    private static void Forward(StringBuilder head, string name, Microsoft.Extensions.Primitives.StringValues values, HashSet<string>? named)
+    {
+        if (Dropped.Contains(name) || named?.Contains(name) == true)
+        {
+            return;
+        }
+
+        foreach (var value in values)
+        {
+            Field(head, name, value);
+        }
     }
 
     private static void Field(StringBuilder head, string name, string? value)
