@@ -3,13 +3,13 @@ namespace Passerelle.Proxy.FrontDoor;
 /// <summary>
 /// How many connections the traffic port may hold so that the process never runs out of file descriptors. Each
 /// connection is counted for two descriptors (the client's and the backend's, a proxied WebSocket's case), and what
-/// the process already has open at start, plus a margin, stays free for the runtime, the manifests, the probes and the
-/// Kubernetes API.
+/// the process already has open at start, plus a margin, stays free for the runtime, the manifests, the probes, the
+/// Kubernetes API and the pipes that splice large messages.
 /// </summary>
 internal static class OpenFileBudget
 {
-    /// <summary>Descriptors kept free on top of those open at start.</summary>
-    private const int Margin = 64;
+    /// <summary>Descriptors kept free on top of those open at start, the splice pipes' included.</summary>
+    private const int Margin = 64 + (2 * Reactor.SplicePipe.MaxPipes);
 
     private const int Minimum = 16;
 

@@ -11,9 +11,14 @@ internal sealed class SplicePipe
     /// <summary>What one pipe holds at most (the pool's pipes together stay well under the kernel's per-user soft limit of 64 MiB).</summary>
     private const int Capacity = 256 * 1024;
 
-    private const int MaxPooled = 32;
+    /// <summary>
+    /// Pipes in the process at most, pooled or in use (two descriptors each, counted in the traffic port's open-file
+    /// budget): a large message that finds none free is copied, as a small one is.
+    /// </summary>
+    public const int MaxPipes = 32;
 
     private static readonly Stack<SplicePipe> Pool = new();
+    private static int s_open; // pipes that exist, pooled or in use; changed under the pool's lock
     private static long s_bytes;
 
     private SplicePipe(int readFd, int writeFd, int capacity)
@@ -41,7 +46,10 @@ internal sealed class SplicePipe
 
     internal static void Count(int bytes) => Interlocked.Add(ref s_bytes, bytes);
 
-    /// <summary>A pipe from the pool or a new one; null when none can be made (out of descriptors): the caller copies instead.</summary>
+    /// <summary>
+    /// A pipe from the pool or a new one; null when <see cref="MaxPipes"/> are in use or none can be made (out of
+    /// descriptors): the caller copies instead.
+    /// </summary>
     public static unsafe SplicePipe? Rent()
     {
         lock (Pool)
@@ -50,11 +58,19 @@ internal sealed class SplicePipe
             {
                 return pooled;
             }
+
+            if (s_open == MaxPipes)
+            {
+                return null;
+            }
+
+            s_open++;
         }
 
         var fds = stackalloc int[2];
         if (Libc.Pipe(fds, Libc.SockNonBlocking | Libc.CloseOnExec) != 0)
         {
+            Forget();
             return null;
         }
 
@@ -62,22 +78,28 @@ internal sealed class SplicePipe
         return new SplicePipe(fds[0], fds[1], size > 0 ? size : 64 * 1024);
     }
 
-    /// <summary>Gives the pipe back once empty; closes it if bytes are left in it, or the pool is full.</summary>
+    /// <summary>Gives the pipe back once empty; closes it if bytes are left in it.</summary>
     public void Return()
     {
         if (Buffered == 0)
         {
             lock (Pool)
             {
-                if (Pool.Count < MaxPooled)
-                {
-                    Pool.Push(this);
-                    return;
-                }
+                Pool.Push(this);
+                return;
             }
         }
 
         Libc.Close(ReadFd);
         Libc.Close(WriteFd);
+        Forget();
+    }
+
+    private static void Forget()
+    {
+        lock (Pool)
+        {
+            s_open--;
+        }
     }
 }

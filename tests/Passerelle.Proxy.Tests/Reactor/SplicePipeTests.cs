@@ -267,6 +267,46 @@ public sealed partial class SplicePipeTests
         }
     }
 
+    [Fact]
+    public void NoMoreThanMaxPipesExistAtOnceAndOneGivenBackOrClosedMakesRoomAgain()
+    {
+        var rented = new List<SplicePipe>();
+        try
+        {
+            for (var i = 0; i < SplicePipe.MaxPipes; i++)
+            {
+                rented.Add(RentPipe());
+            }
+
+            // At the cap the caller copies instead: no descriptors beyond the open-file budget's share for pipes.
+            Assert.Null(SplicePipe.Rent());
+
+            var given = rented[^1];
+            rented.RemoveAt(rented.Count - 1);
+            given.Return();
+            var again = RentPipe();
+            rented.Add(again);
+            Assert.Same(given, again);
+            Assert.Null(SplicePipe.Rent());
+
+            // A pipe closed because bytes were left in it frees its place too.
+            again.Buffered = 1;
+            again.Return();
+            rented.RemoveAt(rented.Count - 1);
+            var fresh = RentPipe();
+            rented.Add(fresh);
+            Assert.NotSame(again, fresh);
+            Assert.Null(SplicePipe.Rent());
+        }
+        finally
+        {
+            foreach (var pipe in rented)
+            {
+                pipe.Return();
+            }
+        }
+    }
+
     private static SplicePipe RentPipe() => SplicePipe.Rent() ?? throw new InvalidOperationException("no pipe could be made");
 
     private static async Task SendThenEndAsync(Socket socket, byte[] bytes)
