@@ -260,7 +260,7 @@ public sealed partial class UpgradedConnections
 
                 cancellationToken.ThrowIfCancellationRequested();
                 var tunnel = tunnels[next++];
-                if (!tunnel.Completion.IsCompleted)
+                if (!tunnel.HasEnded)
                 {
                     closes.Add(tunnel.CloseAsync(status, reason, grace));
                 }

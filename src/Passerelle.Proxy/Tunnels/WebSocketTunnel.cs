@@ -22,7 +22,7 @@ internal sealed class WebSocketTunnel
     private readonly UpgradedConnections _registry;
     private readonly ILogger _logger;
     private readonly object _lock = new();
-    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private LazySignal _ended; // its task is made only if someone waits for the end: most WebSockets end unwatched
     private IHttpRequestLifetimeFeature? _lifetime; // the request's, to abort it; not the request itself, which the relay may outlive
     private TunnelStream? _client;
     private TunnelStream? _backend;
@@ -59,6 +59,9 @@ internal sealed class WebSocketTunnel
 
     /// <summary>Completes when the forwarder is done with the connection, however it ended.</summary>
     public Task Completion => _ended.Task;
+
+    /// <summary>True once the forwarder is done with the connection (without making <see cref="Completion"/>'s task).</summary>
+    public bool HasEnded => _ended.IsSet;
 
     /// <summary>The client's side, once upgraded: the backend's frames are written into it.</summary>
     internal TunnelStream? ClientSide => _client;
@@ -104,7 +107,7 @@ internal sealed class WebSocketTunnel
         await Task.Yield(); // the caller may hold locks or be starting many closes in a row
         var client = _client;
         var backend = _backend;
-        if (Completion.IsCompleted || client is null || backend is null)
+        if (HasEnded || client is null || backend is null)
         {
             return;
         }
@@ -210,7 +213,7 @@ internal sealed class WebSocketTunnel
             _registry.Unregister(this);
         }
 
-        _ended.TrySetResult();
+        _ended.Set();
     }
 
     private void RegisterIfUpgraded()
