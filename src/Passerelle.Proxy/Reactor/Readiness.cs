@@ -101,7 +101,16 @@ internal sealed class Readiness : IValueTaskSource<int>
             (_cancellation, _token) = (default, default);
         }
 
-        return _core.GetResult(token);
+        try
+        {
+            return _core.GetResult(token);
+        }
+        finally
+        {
+            // The waiter's continuation (its async method's state) is let go of now, not kept alive until the next wait:
+            // the connect's wait on a backend socket would otherwise last as long as the WebSocket.
+            _core.Reset();
+        }
     }
 
     ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _core.GetStatus(token);
