@@ -333,7 +333,11 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         try
         {
             await _handler(new DefaultHttpContext(exchange)).ConfigureAwait(false);
-            if (!exchange.Upgraded)
+            if (exchange.Detached)
+            {
+                exchange.ForgetRequest();
+            }
+            else if (!exchange.Upgraded)
             {
                 await exchange.CompleteAsync().ConfigureAwait(false);
             }

@@ -351,6 +351,16 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         Volatile.Write(ref _detached, true);
     }
 
+    /// <summary>
+    /// Once the request handler is done with a detached WebSocket: what only the handshake's request needed (its
+    /// addresses, target, features set beside these) is let go of, as the WebSocket may stay open for hours.
+    /// </summary>
+    public void ForgetRequest()
+    {
+        (LocalIpAddress, RemoteIpAddress, Path, QueryString, RawTarget) = (null, null, "", "", "");
+        (_overrides, _onStarting, _body, _writer, _connectionId) = (null, null, null, null, null);
+    }
+
     void Splice.IDetachableUpgrade.End()
     {
         CloseConnection();
