@@ -26,7 +26,9 @@ internal sealed class TunnelStream : Stream
     // Held by every write and flush, and by the Close: one writer at a time on the inner stream, and the frame
     // tracker only ever read or changed under it.
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly object _stateLock = new();
+    // Held to read or change the Close's state. The write lock's object serves as its monitor: SemaphoreSlim locks an
+    // inner object of its own, so the two never contend, and each side of an open WebSocket holds one object less.
+    private object StateLock => _writeLock;
     private LazySignal _closeSeen;
     private LazySignal _inputEnded;
     private FrameBoundaryTracker _frames;
@@ -121,7 +123,7 @@ internal sealed class TunnelStream : Stream
     public bool RequestClose(WebSocketCloseStatus status, string reason)
     {
         var frame = CloseFrame.Build(status, reason, masked: TowardsServer);
-        lock (_stateLock)
+        lock (StateLock)
         {
             if (_state != Open)
             {
@@ -146,7 +148,7 @@ internal sealed class TunnelStream : Stream
     public Task<bool> CompleteCloseAsync(CancellationToken cancellationToken)
     {
         TaskCompletionSource<bool>? written;
-        lock (_stateLock)
+        lock (StateLock)
         {
             written = _closeWritten;
         }
@@ -509,7 +511,7 @@ internal sealed class TunnelStream : Stream
     private void GiveUpClose()
     {
         TaskCompletionSource<bool>? pending;
-        lock (_stateLock)
+        lock (StateLock)
         {
             _state = Closed;
             pending = _closeWritten;
