@@ -30,9 +30,10 @@ internal sealed partial class FrontDoorListener
                 if (peeked < 0 && errno == Libc.EAgain)
                 {
                     // Not a word yet (accepting is deferred until the first bytes, but only for a second or so).
-                    owned = false;
+                    owned = false; // the handle's from here on
+                    var waiting = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
                     passedOn = true;
-                    _ = ClassifyGuardedAsync(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));
+                    _ = ClassifyGuardedAsync(waiting);
                     return;
                 }
 
@@ -44,8 +45,8 @@ internal sealed partial class FrontDoorListener
                 head = UpgradeHead.TryParse(buffer.AsSpan(0, peeked), out var notTaken);
                 if (head is null)
                 {
+                    owned = false; // the handle's from here on
                     var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
-                    owned = false;
                     passedOn = HandToKestrel(socket, notTaken!);
                     if (!passedOn)
                     {
