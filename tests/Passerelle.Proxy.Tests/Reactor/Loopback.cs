@@ -4,7 +4,7 @@ using Passerelle.Proxy.Reactor;
 
 namespace Passerelle.Proxy.Tests.Reactor;
 
-/// <summary>Real loopback connections for the splice tests: one end adopted by a reactor, the other a plain .NET socket.</summary>
+/// <summary>Real loopback connections for the reactor and relay tests: plain .NET pairs, or one end adopted by a reactor.</summary>
 internal static class Loopback
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
@@ -14,15 +14,29 @@ internal static class Loopback
         EpollReactor? reactor = null)
     {
         Assert.True(Reactors.IsAvailable, "the epoll reactor is available on Linux");
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var (local, peer) = await ConnectedPairAsync();
+        configure?.Invoke(local, peer);
+        return (Reactors.Adopt(local, reactor), peer);
+    }
+
+    /// <summary>A listening socket on 127.0.0.1 and a port of the kernel's choosing.</summary>
+    public static Socket Listen()
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen();
+        return listener;
+    }
+
+    /// <summary>A connected pair of .NET sockets: the connecting end (no Nagle delay) and the accepted one.</summary>
+    public static async Task<(Socket Local, Socket Peer)> ConnectedPairAsync(Socket? listener = null)
+    {
+        using var own = listener is null ? Listen() : null;
+        listener ??= own!;
         var local = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var accepting = listener.AcceptAsync();
         await local.ConnectAsync(listener.LocalEndPoint!);
-        var peer = await accepting;
-        configure?.Invoke(local, peer);
-        return (Reactors.Adopt(local, reactor), peer);
+        return (local, await accepting);
     }
 
     public static byte[] RandomBytes(int length)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Passerelle.Proxy.Reactor;
+using static Passerelle.Proxy.Tests.Reactor.Loopback;
 
 namespace Passerelle.Proxy.Tests.Reactor;
 
@@ -360,28 +361,6 @@ public sealed partial class ReactorSocketTests
         await client.SendAsync("hi"u8.ToArray());
         var buffer = new byte[8];
         Assert.Equal(2, await accepted.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(5)));
-    }
-
-    private static Socket Listen()
-    {
-        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        return listener;
-    }
-
-    private static async Task<(Socket Local, Socket Peer)> ConnectedPairAsync()
-    {
-        using var listener = Listen();
-        return await ConnectedPairAsync(listener);
-    }
-
-    private static async Task<(Socket Local, Socket Peer)> ConnectedPairAsync(Socket listener)
-    {
-        var local = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var accepting = listener.AcceptAsync();
-        await local.ConnectAsync(listener.LocalEndPoint!);
-        return (local, await accepting);
     }
 
     [GeneratedRegex(@"^socket:\[(\d+)\]$")]

@@ -15,12 +15,8 @@ public sealed partial class SplicePipeTests
     [Fact]
     public async Task EightMiBGoFromOneSocketThroughAPipeToAnotherIntactAndInOrder()
     {
-        var (a, aPeer) = await AdoptedPairAsync();
-        var (b, bPeer) = await AdoptedPairAsync();
-        using var _ = a;
-        using var __ = b;
-        using var ___ = aPeer;
-        using var ____ = bPeer;
+        using var pairs = await TwoPairsAsync();
+        var (a, aPeer, b, bPeer) = pairs;
         var sent = RandomBytes(8 * 1024 * 1024);
         var sending = SendThenEndAsync(aPeer, sent);
         var receiving = ReceiveToEndAsync(bPeer);
@@ -56,12 +52,8 @@ public sealed partial class SplicePipeTests
     [Fact]
     public async Task AReceiveIntoAPipeWaitsForBytesTakesNoMoreThanAskedAndReturnsZeroAtTheEnd()
     {
-        var (a, aPeer) = await AdoptedPairAsync();
-        var (b, bPeer) = await AdoptedPairAsync();
-        using var _ = a;
-        using var __ = b;
-        using var ___ = aPeer;
-        using var ____ = bPeer;
+        using var pairs = await TwoPairsAsync();
+        var (a, aPeer, b, bPeer) = pairs;
         var pipe = RentPipe();
         try
         {
@@ -108,16 +100,12 @@ public sealed partial class SplicePipeTests
     [Fact]
     public async Task ASendFromAPipeWaitsWhileThePeerDoesNotReadAndCompletesIntactOnceItDoes()
     {
-        var (a, aPeer) = await AdoptedPairAsync();
-        var (b, bPeer) = await AdoptedPairAsync((local, peer) =>
+        using var pairs = await TwoPairsAsync((local, peer) =>
         {
             local.SendBufferSize = 16 * 1024;
             peer.ReceiveBufferSize = 16 * 1024;
         });
-        using var _ = a;
-        using var __ = b;
-        using var ___ = aPeer;
-        using var ____ = bPeer;
+        var (a, aPeer, b, bPeer) = pairs;
         var sent = RandomBytes(4 * 1024 * 1024);
         var sending = SendThenEndAsync(aPeer, sent);
         var pipe = RentPipe();
@@ -172,11 +160,8 @@ public sealed partial class SplicePipeTests
     [InlineData(false)] // the peer closes it; the bytes sent after make its kernel answer with a reset
     public async Task ASendFromAPipeToAConnectionThePeerLeftFailsAsAnIOExceptionWithoutKillingTheProcess(bool reset)
     {
-        var (a, aPeer) = await AdoptedPairAsync();
-        var (b, bPeer) = await AdoptedPairAsync();
-        using var _ = a;
-        using var __ = b;
-        using var ___ = aPeer;
+        using var pairs = await TwoPairsAsync();
+        var (a, aPeer, b, bPeer) = pairs;
         if (reset)
         {
             bPeer.LingerState = new LingerOption(true, 0);
@@ -304,6 +289,25 @@ public sealed partial class SplicePipeTests
             {
                 pipe.Return();
             }
+        }
+    }
+
+    /// <summary>Two adopted connections, A (whose input is spliced) and B (whose output is), and their peers.</summary>
+    private static async Task<Pairs> TwoPairsAsync(Action<Socket, Socket>? configureB = null)
+    {
+        var (a, aPeer) = await AdoptedPairAsync();
+        var (b, bPeer) = await AdoptedPairAsync(configureB);
+        return new Pairs(a, aPeer, b, bPeer);
+    }
+
+    private sealed record Pairs(ReactorSocket A, Socket APeer, ReactorSocket B, Socket BPeer) : IDisposable
+    {
+        public void Dispose()
+        {
+            A.Dispose();
+            B.Dispose();
+            APeer.Dispose();
+            BPeer.Dispose(); // disposing twice (a test that closed it itself) is harmless
         }
     }
 

@@ -149,9 +149,7 @@ public sealed class RelaySpliceTests
     public async Task AClientThatEndsInsideASplicedFrameEndsTheRelayAndTheBackendGetsWhatWasSentThenTheEnd(bool endWithBytes)
     {
         await using var relay = await SplicedRelay.StartAsync();
-        var payload = RandomBytes(4 * MiB);
-        var frame = Encode(Binary, payload, masked: true);
-        var sent = frame[..(frame.Length - payload.Length + MiB)];
+        var sent = FirstMiBOfA4MiBFrame();
         var before = SplicePipe.TotalBytes;
 
         await relay.ClientPeer.SendAsync(sent.AsMemory()).AsTask().WaitAsync(Deadline);
@@ -175,12 +173,9 @@ public sealed class RelaySpliceTests
     public async Task AClientThatResetsInsideASplicedFrameEndsTheRelayAndTheBackendGetsTheEnd()
     {
         await using var relay = await SplicedRelay.StartAsync();
-        var payload = RandomBytes(4 * MiB);
-        var frame = Encode(Binary, payload, masked: true);
-        var sent = frame[..(frame.Length - payload.Length + MiB)];
+        var sent = FirstMiBOfA4MiBFrame();
 
-        await relay.ClientPeer.SendAsync(sent.AsMemory()).AsTask().WaitAsync(Deadline);
-        Assert.Equal(sent, await ReceiveExactlyAsync(relay.BackendPeer, sent.Length));
+        await SendAndSeeRelayedAsync(relay, sent);
         relay.ClientPeer.LingerState = new LingerOption(true, 0);
         relay.ClientPeer.Close();
 
@@ -194,12 +189,9 @@ public sealed class RelaySpliceTests
     public async Task ABackendThatResetsWhileAClientsSplicedFrameWaitsForItsRestEndsTheRelay()
     {
         await using var relay = await SplicedRelay.StartAsync();
-        var payload = RandomBytes(4 * MiB);
-        var frame = Encode(Binary, payload, masked: true);
-        var sent = frame[..(frame.Length - payload.Length + MiB)];
+        var sent = FirstMiBOfA4MiBFrame();
 
-        await relay.ClientPeer.SendAsync(sent.AsMemory()).AsTask().WaitAsync(Deadline);
-        Assert.Equal(sent, await ReceiveExactlyAsync(relay.BackendPeer, sent.Length));
+        await SendAndSeeRelayedAsync(relay, sent);
         relay.BackendPeer.LingerState = new LingerOption(true, 0);
         relay.BackendPeer.Close();
 
@@ -248,6 +240,20 @@ public sealed class RelaySpliceTests
             Assert.True(DateTime.UtcNow < until, $"timed out waiting for {what}");
             await Task.Delay(10);
         }
+    }
+
+    /// <summary>The header of a masked 4 MiB binary frame and the first MiB of its payload: a frame the relay is inside of.</summary>
+    private static byte[] FirstMiBOfA4MiBFrame()
+    {
+        var payload = RandomBytes(4 * MiB);
+        var frame = Encode(Binary, payload, masked: true);
+        return frame[..(frame.Length - payload.Length + MiB)];
+    }
+
+    private static async Task SendAndSeeRelayedAsync(SplicedRelay relay, byte[] sent)
+    {
+        await relay.ClientPeer.SendAsync(sent.AsMemory()).AsTask().WaitAsync(Deadline);
+        Assert.Equal(sent, await ReceiveExactlyAsync(relay.BackendPeer, sent.Length));
     }
 
     private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Passerelle.Proxy.Reactor;
 using Passerelle.Proxy.Splice;
+using static Passerelle.Proxy.Tests.Reactor.Loopback;
 
 namespace Passerelle.Proxy.Tests.Splice;
 
@@ -145,16 +146,5 @@ public sealed class SocketStreamTests
         Assert.True(Reactors.IsAvailable, "the epoll reactor is available on Linux");
         local.Blocking = false;
         return new ReactorStream(Reactors.Adopt(local), ownsSocket: true); // the .NET socket is closed by the hand-over
-    }
-
-    private static async Task<(Socket Local, Socket Peer)> ConnectedPairAsync()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        var local = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var accepting = listener.AcceptAsync();
-        await local.ConnectAsync(listener.LocalEndPoint!);
-        return (local, await accepting);
     }
 }
