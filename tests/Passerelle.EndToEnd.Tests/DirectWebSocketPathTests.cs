@@ -20,18 +20,8 @@ public sealed class DirectWebSocketPathTests
     [Fact]
     public async Task TheBackendGetsTheHandshakeAsApplicationGatewaySendsItAndTheBytesFlowBothWays()
     {
-        var seenHead = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var fromClient = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var backend = ScriptedBackend.Start(async c =>
-        {
-            seenHead.TrySetResult(c.Head);
-
-            // The 101 and a first frame in one write: the frame must reach the client after the 101, intact.
-            await c.WriteAsync([.. Encoding.Latin1.GetBytes(Accept), .. RawHttp.ServerTextFrame("greeting")]);
-            fromClient.TrySetResult(await c.ReadExactlyAsync(RawHttp.ClientTextFrame("ping").Length));
-            await c.WriteAsync(RawHttp.ServerTextFrame("pong"));
-            await c.ReadsEndAsync();
-        });
+        var (backendStarted, seenHead, fromClient) = GreetingBackend();
+        await using var backend = backendStarted;
         await using var gateway = await StartGatewayAsync(backend);
 
         using var client = await ConnectAsync(gateway);
@@ -41,7 +31,7 @@ public sealed class DirectWebSocketPathTests
             "Keep-Alive: timeout=5\r\nSec-WebSocket-Key: 123\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-For: 10.1.2.3\r\n" +
             "Proxy-Authorization: Basic c2VjcmV0\r\nX-Custom: one\r\nX-Custom: two\r\n\r\n"));
 
-        var head = await seenHead.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var head = await seenHead.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.StartsWith("GET /chat/ws?room=1 HTTP/1.1\r\n", head);
         Assert.Equal("ws.contoso.com", RawHttp.Field(head, "Host"));
         Assert.Equal("Upgrade", RawHttp.Field(head, "Connection"));
@@ -66,7 +56,7 @@ public sealed class DirectWebSocketPathTests
         Assert.Equal(RawHttp.ServerTextFrame("greeting"), await RawHttp.ReadExactlyAsync(stream, RawHttp.ServerTextFrame("greeting").Length));
 
         await stream.WriteAsync(RawHttp.ClientTextFrame("ping"));
-        Assert.Equal(RawHttp.ClientTextFrame("ping"), await fromClient.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(RawHttp.ClientTextFrame("ping"), await fromClient.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(RawHttp.ServerTextFrame("pong"), await RawHttp.ReadExactlyAsync(stream, RawHttp.ServerTextFrame("pong").Length));
     }
 
@@ -75,16 +65,8 @@ public sealed class DirectWebSocketPathTests
     {
         // The gateway run with --listen-address ::1, a client on [::1]: the front door reads both ends of the connection
         // from the kernel's AF_INET6 socket addresses.
-        var seenHead = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var fromClient = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var backend = ScriptedBackend.Start(async c =>
-        {
-            seenHead.TrySetResult(c.Head);
-            await c.WriteAsync([.. Encoding.Latin1.GetBytes(Accept), .. RawHttp.ServerTextFrame("greeting")]);
-            fromClient.TrySetResult(await c.ReadExactlyAsync(RawHttp.ClientTextFrame("ping").Length));
-            await c.WriteAsync(RawHttp.ServerTextFrame("pong"));
-            await c.ReadsEndAsync();
-        });
+        var (backendStarted, seenHead, fromClient) = GreetingBackend();
+        await using var backend = backendStarted;
         await using var gateway = await StartGatewayAsync(backend, listenAddress: IPAddress.IPv6Loopback);
 
         using var client = await ConnectAsync(gateway, IPAddress.IPv6Loopback);
@@ -93,7 +75,7 @@ public sealed class DirectWebSocketPathTests
             "GET /chat/ws?room=1 HTTP/1.1\r\nHost: ws.contoso.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
             "Sec-WebSocket-Key: 123\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-For: 10.1.2.3\r\n\r\n"));
 
-        var head = await seenHead.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var head = await seenHead.WaitAsync(TimeSpan.FromSeconds(10));
         var local = (IPEndPoint)client.Client.LocalEndPoint!;
         Assert.Equal(IPAddress.IPv6Loopback, local.Address);
         Assert.StartsWith("GET /chat/ws?room=1 HTTP/1.1\r\n", head);
@@ -108,7 +90,7 @@ public sealed class DirectWebSocketPathTests
         Assert.Equal(RawHttp.ServerTextFrame("greeting"), await RawHttp.ReadExactlyAsync(stream, RawHttp.ServerTextFrame("greeting").Length));
 
         await stream.WriteAsync(RawHttp.ClientTextFrame("ping"));
-        Assert.Equal(RawHttp.ClientTextFrame("ping"), await fromClient.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(RawHttp.ClientTextFrame("ping"), await fromClient.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(RawHttp.ServerTextFrame("pong"), await RawHttp.ReadExactlyAsync(stream, RawHttp.ServerTextFrame("pong").Length));
 
         // Served by the front door, not handed to Kestrel.
@@ -339,5 +321,24 @@ public sealed class DirectWebSocketPathTests
         var client = new TcpClient();
         await client.ConnectAsync(address ?? IPAddress.Loopback, gateway.Port);
         return client;
+    }
+
+    /// <summary>
+    /// A backend that takes the handshake, answers 101 and a "greeting" frame in one write (the frame must reach the
+    /// client after the 101, intact), reads one "ping" frame and answers "pong": the head it saw, and the ping's bytes.
+    /// </summary>
+    private static (ScriptedBackend Backend, Task<string> Head, Task<byte[]> FromClient) GreetingBackend()
+    {
+        var seenHead = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fromClient = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var backend = ScriptedBackend.Start(async c =>
+        {
+            seenHead.TrySetResult(c.Head);
+            await c.WriteAsync([.. Encoding.Latin1.GetBytes(Accept), .. RawHttp.ServerTextFrame("greeting")]);
+            fromClient.TrySetResult(await c.ReadExactlyAsync(RawHttp.ClientTextFrame("ping").Length));
+            await c.WriteAsync(RawHttp.ServerTextFrame("pong"));
+            await c.ReadsEndAsync();
+        });
+        return (backend, seenHead.Task, fromClient.Task);
     }
 }
