@@ -33,7 +33,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
     private readonly SemaphoreSlim _slots;
     private readonly int _connectionLimit;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Action<UpgradeExchange> _endDetached;
+    private readonly Action _endDetached;
     private ReactorSocket? _reactorListener;
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(10);
     private long _ids;
@@ -54,7 +54,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         _listenSocket = listenSocket;
         _kestrel = kestrel;
         _handler = handler;
-        _endDetached = _ => Ended(); // a WebSocket whose relay ran on its own has ended, its connection closed
+        _endDetached = Ended; // a WebSocket whose relay ran on its own has ended, its connection closed
         _firstBytesTimeout = firstBytesTimeout;
         _drainTimeout = drainTimeout;
         _logger = logger;
@@ -333,11 +333,7 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         try
         {
             await _handler(new DefaultHttpContext(exchange)).ConfigureAwait(false);
-            if (exchange.Detached)
-            {
-                exchange.ForgetRequest();
-            }
-            else if (!exchange.Upgraded)
+            if (!exchange.Detached && !exchange.Upgraded)
             {
                 await exchange.CompleteAsync().ConfigureAwait(false);
             }

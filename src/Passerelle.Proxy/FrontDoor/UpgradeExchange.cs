@@ -178,8 +178,14 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
             // A callback failed, or the upgrade let go of the source meanwhile; the connection is closed all the same.
         }
 
-        _socket?.Dispose();
-        _adopted?.Shutdown(Libc.ShutRdWr); // the relay's reads and writes end; the front door closes it after them
+        Abort(_adopted, _socket);
+    }
+
+    /// <summary>Ends the relay's reads and writes on whichever socket carries the connection; it is closed after them.</summary>
+    internal static void Abort(ReactorSocket? adopted, Socket? socket)
+    {
+        socket?.Dispose();
+        adopted?.Shutdown(Libc.ShutRdWr);
     }
 
     // IHttpResponseFeature
@@ -315,9 +321,11 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
     }
 
     /// <summary>Ends the client's connection (FIN both ways) and closes it, on whichever socket carries it now.</summary>
-    public void CloseConnection()
+    public void CloseConnection() => Close(_adopted, _socket);
+
+    internal static void Close(ReactorSocket? adopted, Socket? socket)
     {
-        if (_adopted is { } adopted)
+        if (adopted is not null)
         {
             adopted.Shutdown(Libc.ShutRdWr);
             adopted.Dispose();
@@ -326,22 +334,22 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
 
         try
         {
-            _socket?.Shutdown(SocketShutdown.Both);
+            socket?.Shutdown(SocketShutdown.Both);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
 
-        _socket?.Dispose();
+        socket?.Dispose();
     }
 
     /// <summary>True once the relay took over the connection's end (<see cref="Splice.IDetachableUpgrade"/>).</summary>
     public bool Detached => Volatile.Read(ref _detached);
 
     /// <summary>What the front door does once a detached WebSocket has ended and its connection is closed (one delegate for all).</summary>
-    public Action<UpgradeExchange>? OnDetachedEnd { private get; init; }
+    public Action? OnDetachedEnd { private get; init; }
 
-    void Splice.IDetachableUpgrade.Detach()
+    Splice.IDetachedConnection Splice.IDetachableUpgrade.Detach()
     {
         if (OnDetachedEnd is null || !Upgraded)
         {
@@ -349,22 +357,7 @@ internal sealed class UpgradeExchange : IFeatureCollection, IHttpRequestFeature,
         }
 
         Volatile.Write(ref _detached, true);
-    }
-
-    /// <summary>
-    /// Once the request handler is done with a detached WebSocket: what only the handshake's request needed (its
-    /// addresses, target, features set beside these) is let go of, as the WebSocket may stay open for hours.
-    /// </summary>
-    public void ForgetRequest()
-    {
-        (LocalIpAddress, RemoteIpAddress, Path, QueryString, RawTarget) = (null, null, "", "", "");
-        (_overrides, _onStarting, _body, _writer, _connectionId) = (null, null, null, null, null);
-    }
-
-    void Splice.IDetachableUpgrade.End()
-    {
-        CloseConnection();
-        OnDetachedEnd!(this);
+        return new DetachedConnection(_adopted, _socket, OnDetachedEnd);
     }
 
     private byte[] Head(int status, string? reason, bool closes)

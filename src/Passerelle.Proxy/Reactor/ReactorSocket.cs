@@ -338,6 +338,10 @@ internal sealed class ReactorSocket : IDisposable
         {
             throw Libc.SocketFailure(error);
         }
+
+        // The connect's waiter is not kept for the connection's life (a WebSocket's may be hours): as on an accepted
+        // socket, SendAsync makes one the first time the kernel's buffer is full.
+        _write = null;
     }
 
     private unsafe int PendingError()

@@ -179,16 +179,18 @@ internal sealed class WebSocketSplice(UpgradedConnections tunnels, GatewayOption
         {
             // The front door's connection outlives this request: the relay runs on its own, and neither it nor the
             // request's execution context keeps the handshake's state alive for the WebSocket's life.
-            detachable.Detach();
+            var connection = detachable.Detach();
+            tunnel.OutlivesRequest(connection);
+
             using (ExecutionContext.SuppressFlow())
             {
-                _ = Relay.RunAsync(client, backendSide, backendEnd, tunnel, clientReads, detachable);
+                Relay.Start(client, backendSide, backendEnd, tunnel, clientReads, connection);
             }
 
             return (ForwarderError.None, null);
         }
 
-        await Relay.RunAsync(client, backendSide, backendEnd, tunnel, clientReads, detached: null).ConfigureAwait(false);
+        await Relay.RunAsync(client, backendSide, backendEnd, tunnel, clientReads).ConfigureAwait(false);
         return (ForwarderError.None, null);
     }
 

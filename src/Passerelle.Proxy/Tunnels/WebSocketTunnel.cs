@@ -197,6 +197,21 @@ internal sealed class WebSocketTunnel
         return side;
     }
 
+    /// <summary>
+    /// The connection now outlives its request (the front door's, detached): aborting the tunnel aborts the connection
+    /// through <paramref name="connection"/>, and the request is let go of.
+    /// </summary>
+    internal void OutlivesRequest(IHttpRequestLifetimeFeature connection)
+    {
+        lock (_lock)
+        {
+            if (_lifetime is not null)
+            {
+                _lifetime = connection;
+            }
+        }
+    }
+
     /// <summary>The forwarder is done: unregister, and forget the request, which may be reused from now on.</summary>
     internal void End()
     {

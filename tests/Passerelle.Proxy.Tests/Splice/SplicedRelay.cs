@@ -52,7 +52,7 @@ internal sealed class SplicedRelay : IAsyncDisposable
         var backendSide = new TunnelStream(backendEnd, towardsServer: true);
 
         // As for the front door's client socket: its reads are stopped by ending them (clientReads), not by a token.
-        var run = Relay.RunAsync(clientSide, backendSide, backendEnd, tunnel, clientEnd, detached: null);
+        var run = Relay.RunAsync(clientSide, backendSide, backendEnd, tunnel, clientEnd);
         return new SplicedRelay(clientPeer, backendPeer, clientSide, backendSide, run);
     }
 
