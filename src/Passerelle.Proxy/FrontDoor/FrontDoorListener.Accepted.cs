@@ -25,7 +25,6 @@ internal sealed partial class FrontDoorListener
             UpgradeHead? head;
             try
             {
-                NoDelay(fd);
                 var peeked = Receive(fd, buffer, UpgradeHead.MaxLength, Libc.MsgPeek, out var errno);
                 if (peeked < 0 && errno == Libc.EAgain)
                 {
@@ -97,12 +96,6 @@ internal sealed partial class FrontDoorListener
                 _slots.Release();
             }
         }
-    }
-
-    private static unsafe void NoDelay(int fd)
-    {
-        var one = 1;
-        Libc.SetSockOpt(fd, Libc.IpProtoTcp, Libc.TcpNoDelay, &one, sizeof(int)); // handshakes and frames go out at once
     }
 
     private static unsafe int Receive(int fd, byte[] buffer, int count, int flags, out int errno)

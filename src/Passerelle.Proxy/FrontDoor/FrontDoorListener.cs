@@ -216,7 +216,6 @@ internal sealed partial class FrontDoorListener : IConnectionListener
         var passedOn = false;
         try
         {
-            socket.NoDelay = true;
             socket.Blocking = false; // the first bytes are peeked without waiting; Kestrel's transport is asynchronous anyway
             passedOn = await ClassifyAsync(socket).ConfigureAwait(false);
         }

@@ -66,6 +66,10 @@ internal static class Reactors
 
         var one = 1;
         Libc.SetSockOpt(fd, Libc.IpProtoTcp, Libc.TcpNoDelay, &one, sizeof(int));
+
+        // Out of quick-ACK mode before the connect: the handshake's last ACK then goes with the request, sent as soon
+        // as the connect completes, instead of in a segment of its own (HAProxy's tcp-smart-connect).
+        ReactorSocket.DelayAcks(fd);
         fixed (byte* bytes = address.Buffer.Span)
         {
             if (Libc.Connect(fd, bytes, address.Size) == 0 || Marshal.GetLastPInvokeError() == Libc.EInProgress)
