@@ -24,7 +24,7 @@ internal static class ChurnMode
         var options = new ComparisonOptions();
         var workers = new Option<int>("--connections") { Description = "Concurrent workers, each opening, using and closing one WebSocket after another.", HelpName = "C", DefaultValueFactory = _ => 50 };
         var duration = new Option<int>("--duration") { Description = "Seconds measured per peer and run, after the warm-up.", HelpName = "SECONDS", DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { Description = "Seconds of churn before the measure, not counted.", HelpName = "SECONDS", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Seconds of churn before the measure, not counted.", HelpName = "SECONDS", DefaultValueFactory = _ => Warmup.DefaultSeconds };
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 2000) r.AddError("--connections must be 1 to 2000"); });
         duration.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 600) r.AddError("--duration must be 1 to 600 seconds"); });
         warmup.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 60) r.AddError("--warmup must be 0 to 60 seconds"); });

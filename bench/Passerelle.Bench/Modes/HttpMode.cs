@@ -26,7 +26,7 @@ internal static partial class HttpMode
         var options = new ComparisonOptions();
         var connections = new Option<int>("--connections") { Description = "wrk's keep-alive connections.", HelpName = "C", DefaultValueFactory = _ => 100 };
         var duration = new Option<int>("--duration") { Description = "Seconds measured per peer and run, after the warm-up.", HelpName = "SECONDS", DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { Description = "Seconds of wrk before the measure, not counted.", HelpName = "SECONDS", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Seconds of wrk before the measure, not counted.", HelpName = "SECONDS", DefaultValueFactory = _ => Warmup.DefaultSeconds };
         var wrk = new Option<string>("--wrk") { Description = "The wrk program.", HelpName = "PATH", DefaultValueFactory = _ => "wrk" };
         connections.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 5000) r.AddError("--connections must be 1 to 5000"); });
         duration.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 600) r.AddError("--duration must be 1 to 600 seconds"); });

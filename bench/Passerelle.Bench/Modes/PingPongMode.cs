@@ -22,7 +22,7 @@ internal static class PingPongMode
         var options = new ComparisonOptions();
         var connections = new Option<int>("--connections") { Description = "WebSockets open at once, each with one message in flight.", HelpName = "C", DefaultValueFactory = _ => 500 };
         var duration = new Option<int>("--duration") { Description = "Seconds measured per peer and run, after the warm-up.", HelpName = "SECONDS", DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { Description = "Seconds of ping-pong before the measure, not counted.", HelpName = "SECONDS", DefaultValueFactory = _ => 2 };
+        var warmup = new Option<int>("--warmup") { Description = "Seconds of ping-pong before the measure, not counted.", HelpName = "SECONDS", DefaultValueFactory = _ => Warmup.DefaultSeconds };
         connections.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 20_000) r.AddError("--connections must be 1 to 20000"); });
         duration.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 600) r.AddError("--duration must be 1 to 600 seconds"); });
         warmup.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 60) r.AddError("--warmup must be 0 to 60 seconds"); });

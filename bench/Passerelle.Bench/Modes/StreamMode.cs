@@ -21,7 +21,7 @@ internal static class StreamMode
         var options = new ComparisonOptions();
         var connections = new Option<int>("--connections") { Description = "WebSockets, each with one 1 MiB message in flight.", HelpName = "C", DefaultValueFactory = _ => 4 };
         var duration = new Option<int>("--duration") { Description = "Seconds measured per peer and run, after the warm-up.", HelpName = "SECONDS", DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { Description = "Seconds of streaming before the measure, not counted.", HelpName = "SECONDS", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Seconds of streaming before the measure, not counted.", HelpName = "SECONDS", DefaultValueFactory = _ => Warmup.DefaultSeconds };
         connections.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 64) r.AddError("--connections must be 1 to 64"); });
         duration.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 600) r.AddError("--duration must be 1 to 600 seconds"); });
         warmup.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 60) r.AddError("--warmup must be 0 to 60 seconds"); });
