@@ -14,7 +14,7 @@ namespace Passerelle.Proxy.Splice;
 /// <remarks>
 /// An open WebSocket is this object and its two pumps, nothing that waits on them: each pump reports its own end
 /// (<see cref="PumpEnded"/>), and the second to end finishes the relay. A method awaiting both (and the task
-/// <see cref="Task.WhenAny(Task, Task)"/> makes) would be held for the WebSocket's life: about 0.3 KiB each.
+/// <see cref="Task.WhenAny(Task, Task)"/> makes) would be held for the WebSocket's life: about 0.3 KiB in all.
 /// </remarks>
 internal sealed class Relay
 {
