@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Passerelle.Proxy.Forwarding;
+using Passerelle.Proxy.Reactor;
 
 namespace Passerelle.Proxy.FrontDoor;
 
@@ -29,7 +30,7 @@ internal sealed partial class FrontDoorTransport(IOptions<SocketTransportOptions
                 // TCP_DEFER_ACCEPT (nginx's "deferred"): a connection is accepted once its first bytes are there (or
                 // after about a second without), so the front door's first look at a handshake finds it, instead of
                 // waiting for it with a timer and a second wake-up for every connection.
-                listenSocket.SetRawSocketOption(6, 9, BitConverter.GetBytes(1)); // IPPROTO_TCP, TCP_DEFER_ACCEPT, seconds
+                listenSocket.SetRawSocketOption(Libc.IpProtoTcp, Libc.TcpDeferAccept, BitConverter.GetBytes(1)); // seconds
             }
 
             // Handshakes and frames go out at once. Set here, it is every accepted connection's from the start
@@ -43,7 +44,7 @@ internal sealed partial class FrontDoorTransport(IOptions<SocketTransportOptions
                 // then acknowledged by its answer, a 101 some dozens of microseconds later, instead of by a segment of
                 // its own, as HAProxy's tcp-smart-accept does. The kernel still acknowledges on its own after its
                 // delayed-ACK time, should an answer take longer.
-                listenSocket.SetRawSocketOption(6, 12, BitConverter.GetBytes(0)); // IPPROTO_TCP, TCP_QUICKACK
+                listenSocket.SetRawSocketOption(Libc.IpProtoTcp, Libc.TcpQuickAck, BitConverter.GetBytes(0));
             }
         }
         catch

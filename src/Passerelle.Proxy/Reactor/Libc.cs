@@ -31,6 +31,7 @@ internal static unsafe partial class Libc
     public const int SoError = 4;
     public const int IpProtoTcp = 6;
     public const int TcpNoDelay = 1;
+    public const int TcpDeferAccept = 9;
     public const int TcpQuickAck = 12;
     public const int SetPipeSize = 1031; // F_SETPIPE_SZ
     public const uint SpliceMove = 1;

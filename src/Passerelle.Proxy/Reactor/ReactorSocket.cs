@@ -342,17 +342,6 @@ internal sealed class ReactorSocket : IDisposable
         // The connect's waiter is not kept for the connection's life (a WebSocket's may be hours): as on an accepted
         // socket, SendAsync makes one the first time the kernel's buffer is full.
         _write = null;
-
-        // The kernel went back to quick ACKs when the connect completed: the backend's answer (the 101) would be
-        // acknowledged by a segment of its own, where the client's first message can carry the ACK.
-        DelayAcks(_fd);
-    }
-
-    /// <summary>Leaves the kernel's quick-ACK mode: what comes in is acknowledged by what goes out, or after the delayed-ACK time.</summary>
-    internal static unsafe void DelayAcks(int fd)
-    {
-        var zero = 0;
-        Libc.SetSockOpt(fd, Libc.IpProtoTcp, Libc.TcpQuickAck, &zero, sizeof(int));
     }
 
     private unsafe int PendingError()

@@ -41,10 +41,16 @@ internal static class Reactors
     public static async ValueTask<ReactorSocket> ConnectAsync(IPEndPoint endpoint, EpollReactor? reactor, CancellationToken cancellationToken)
     {
         reactor ??= Pick();
-        var socket = reactor.Adopt(Open(endpoint), connecting: true);
+        var fd = Open(endpoint);
+        var socket = reactor.Adopt(fd, connecting: true);
         try
         {
             await socket.CompleteConnectAsync(cancellationToken).ConfigureAwait(false);
+
+            // The kernel went back to quick ACKs when the connect completed: the backend's answer (the 101) would be
+            // acknowledged by a segment of its own, where the client's first message can carry the ACK. The socket
+            // is nobody else's yet, so its descriptor is still this one.
+            DelayAcks(fd);
             return socket;
         }
         catch
@@ -69,7 +75,7 @@ internal static class Reactors
 
         // Out of quick-ACK mode before the connect: the handshake's last ACK then goes with the request, sent as soon
         // as the connect completes, instead of in a segment of its own (HAProxy's tcp-smart-connect).
-        ReactorSocket.DelayAcks(fd);
+        DelayAcks(fd);
         fixed (byte* bytes = address.Buffer.Span)
         {
             if (Libc.Connect(fd, bytes, address.Size) == 0 || Marshal.GetLastPInvokeError() == Libc.EInProgress)
@@ -161,5 +167,12 @@ internal static class Reactors
         }
 
         return reactors;
+    }
+
+    /// <summary>Leaves the kernel's quick-ACK mode: what comes in is acknowledged by what goes out, or after the delayed-ACK time.</summary>
+    private static unsafe void DelayAcks(int fd)
+    {
+        var zero = 0;
+        Libc.SetSockOpt(fd, Libc.IpProtoTcp, Libc.TcpQuickAck, &zero, sizeof(int));
     }
 }
